@@ -1,0 +1,107 @@
+//! The assessment a job produces: sections of questions grouped by skill, and the proctoring
+//! settings. `Completed` carries a whole `Assessment`, so the event history alone rebuilds
+//! every read model.
+
+use serde::{Deserialize, Serialize};
+
+/// A generated skills assessment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assessment {
+    /// The assessment's own id, distinct from the job that produced it.
+    pub id: String,
+    pub name: String,
+    pub job_role: String,
+    /// Seniority the questions were pitched at, e.g. "junior", "mid", "senior".
+    pub seniority: String,
+    /// Minimum passing score, in percent.
+    pub cutoff: u8,
+    /// Skills covered, most important first.
+    pub skills: Vec<String>,
+    pub sections: Vec<Section>,
+    pub proctoring: Proctoring,
+}
+
+impl Assessment {
+    /// Every question of every section, in order.
+    pub fn questions(&self) -> impl Iterator<Item = &Question> {
+        self.sections.iter().flat_map(|s| s.questions.iter())
+    }
+}
+
+/// A group of questions, usually one skill category.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    pub name: String,
+    pub skills: Vec<String>,
+    pub questions: Vec<Question>,
+}
+
+impl Section {
+    pub fn duration_seconds(&self) -> u32 {
+        self.questions.iter().map(|q| q.duration_seconds).sum()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Question {
+    pub id: String,
+    pub skill: String,
+    #[serde(rename = "type")]
+    pub kind: QuestionType,
+    pub difficulty: Difficulty,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// Indexes into `options` of the correct answers (objective types only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub correct_options: Vec<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<String>,
+    /// How an answer is marked (subjective and coding types).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rubric: Option<String>,
+    /// The time a candidate is expected to need.
+    pub duration_seconds: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionType {
+    MultipleChoice,
+    MultipleSelect,
+    TrueFalse,
+    Coding,
+    Subjective,
+}
+
+impl QuestionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuestionType::MultipleChoice => "multiple_choice",
+            QuestionType::MultipleSelect => "multiple_select",
+            QuestionType::TrueFalse => "true_false",
+            QuestionType::Coding => "coding",
+            QuestionType::Subjective => "subjective",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Difficulty {
+    Easy,
+    Medium,
+    Hard,
+}
+
+/// How the candidate is watched while taking the assessment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Proctoring {
+    pub webcam_monitoring: bool,
+    pub full_screen_required: bool,
+    /// How many times the candidate may leave the tab before the attempt is flagged.
+    pub tab_switch_limit: Option<u32>,
+    pub copy_paste_blocked: bool,
+    pub randomize_question_order: bool,
+    pub randomize_option_order: bool,
+}
