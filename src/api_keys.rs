@@ -1,0 +1,159 @@
+//! API keys: created once and shown once, stored only as SHA-256 hashes, scoped to an
+//! organization, revocable. Keys carry 256 random bits, so a fast hash is enough: nobody can
+//! guess a key from its hash by trying candidates.
+
+use chrono::{SecondsFormat, Utc};
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::db::Db;
+use crate::with_pool;
+
+/// Organization of keys created without one.
+pub const DEFAULT_ORGANIZATION: &str = "default";
+const KEY_PREFIX: &str = "ak_";
+
+/// A key as listed: everything but the secret.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct ApiKeyInfo {
+    pub id: String,
+    pub name: String,
+    pub organization_id: String,
+    /// The first characters of the key, to tell keys apart.
+    pub key_prefix: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+/// A key just created; the only time the key itself exists outside the client.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub info: ApiKeyInfo,
+    pub api_key: String,
+}
+
+/// Who a request acts for.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub key_id: String,
+    pub organization_id: String,
+}
+
+pub fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+fn new_key() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("{KEY_PREFIX}{}", hex::encode(bytes))
+}
+
+fn prefix_of(key: &str) -> String {
+    key.chars().take(KEY_PREFIX.len() + 8).collect()
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Stores `key` (or a new random one) under `name` for `organization_id`.
+async fn insert(
+    db: &Db,
+    name: &str,
+    organization_id: &str,
+    key: String,
+) -> anyhow::Result<Option<CreatedApiKey>> {
+    let info = ApiKeyInfo {
+        id: uuid::Uuid::new_v4().to_string(),
+        name: name.to_owned(),
+        organization_id: organization_id.to_owned(),
+        key_prefix: prefix_of(&key),
+        created_at: now(),
+        revoked_at: None,
+    };
+    let inserted = with_pool!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO api_keys (id, name, organization_id, key_hash, key_prefix, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key_hash) DO NOTHING",
+        )
+        .bind(&info.id)
+        .bind(&info.name)
+        .bind(&info.organization_id)
+        .bind(hash_key(&key))
+        .bind(&info.key_prefix)
+        .bind(&info.created_at)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok((inserted == 1).then_some(CreatedApiKey { info, api_key: key }))
+}
+
+pub async fn create(db: &Db, name: &str, organization_id: &str) -> anyhow::Result<CreatedApiKey> {
+    insert(db, name, organization_id, new_key())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("a freshly generated key collided with an existing one"))
+}
+
+/// Makes sure `key` is a valid key of the default organization. Returns whether it was added.
+/// A key that exists but was revoked stays revoked.
+pub async fn ensure(db: &Db, key: &str) -> anyhow::Result<bool> {
+    anyhow::ensure!(
+        key.trim().len() >= 16,
+        "BOOTSTRAP_API_KEY must be at least 16 characters"
+    );
+    Ok(insert(db, "bootstrap", DEFAULT_ORGANIZATION, key.trim().to_owned())
+        .await?
+        .is_some())
+}
+
+pub async fn count(db: &Db) -> anyhow::Result<i64> {
+    Ok(with_pool!(db, |pool| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
+            .fetch_one(pool)
+            .await?
+    }))
+}
+
+pub async fn list(db: &Db) -> anyhow::Result<Vec<ApiKeyInfo>> {
+    Ok(with_pool!(db, |pool| {
+        sqlx::query_as(
+            "SELECT id, name, organization_id, key_prefix, created_at, revoked_at
+             FROM api_keys ORDER BY created_at, id",
+        )
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// Revokes the key with `id`. Returns false if no such active key exists.
+pub async fn revoke(db: &Db, id: &str) -> anyhow::Result<bool> {
+    let affected = with_pool!(db, |pool| {
+        sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now())
+            .execute(pool)
+            .await?
+            .rows_affected()
+    });
+    Ok(affected == 1)
+}
+
+/// The caller a presented key belongs to, if the key is known and not revoked.
+pub async fn authenticate(db: &Db, presented: &str) -> anyhow::Result<Option<Caller>> {
+    let row: Option<(String, String)> = with_pool!(db, |pool| {
+        sqlx::query_as(
+            "SELECT id, organization_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(hash_key(presented))
+        .fetch_optional(pool)
+        .await?
+    });
+    Ok(row.map(|(key_id, organization_id)| Caller {
+        key_id,
+        organization_id,
+    }))
+}

@@ -1,0 +1,189 @@
+//! Command-line interface. Every option can also be set by its environment variable.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::api_keys::{self, DEFAULT_ORGANIZATION};
+use crate::db::{Db, DEFAULT_SQLITE_URL};
+use crate::replay;
+use crate::server::{self, ServeConfig};
+use crate::worker::WorkerConfig;
+
+#[derive(Debug, Parser)]
+#[command(name = "assessment-service", version, about)]
+pub struct Cli {
+    /// Database URL: `postgres://user@host/db` or `sqlite://path/file.sqlite`. Unset means the
+    /// embedded SQLite file `./data/assessments.sqlite`.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    database_url: Option<String>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP API, the read-model subscription and the workers (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage API keys.
+    #[command(subcommand, name = "api-keys")]
+    ApiKeys(ApiKeysCommand),
+    /// Rebuild the read models from the event log and compare them with the stored ones.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Jobs generated at once by this process.
+    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 4)]
+    worker_concurrency: usize,
+    /// Seconds a worker's claim on a job lasts without renewal; after a crash the job is
+    /// picked up again once it runs out.
+    #[arg(long, env = "JOB_LEASE_SECONDS", default_value_t = 30)]
+    job_lease_seconds: u64,
+    /// Pause after each reported step, in milliseconds (to watch a job's progress).
+    #[arg(long, env = "WORKER_STEP_DELAY_MS", default_value_t = 0)]
+    worker_step_delay_ms: u64,
+    /// Claims of one job after which it fails instead of being retried.
+    #[arg(long, env = "JOB_MAX_ATTEMPTS", default_value_t = 5)]
+    job_max_attempts: i32,
+    /// An API key to accept (created in the default organization if missing).
+    #[arg(long, env = "BOOTSTRAP_API_KEY", hide_env_values = true)]
+    bootstrap_api_key: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeysCommand {
+    /// Create a key; it is printed once and never again.
+    Create {
+        /// A name to recognise the key by.
+        #[arg(long)]
+        name: String,
+        /// The organization whose jobs and assessments the key can see.
+        #[arg(long, default_value = DEFAULT_ORGANIZATION)]
+        organization: String,
+        /// Print a JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List keys (never the keys themselves).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by its id.
+    Revoke { id: String },
+}
+
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// Only compare: print every difference and exit non-zero if there is one.
+    #[arg(long)]
+    verify: bool,
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<ExitCode> {
+        let url = self
+            .database_url
+            .unwrap_or_else(|| DEFAULT_SQLITE_URL.to_owned());
+        let db = Db::connect(&url).await?;
+        db.migrate().await?;
+        let command = self
+            .command
+            .unwrap_or_else(|| Command::Serve(ServeArgs::from_env()));
+        match command {
+            Command::Serve(args) => {
+                server::serve(db, args.into_config()).await?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Migrate => {
+                println!("migrations applied ({})", db.backend_name());
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::ApiKeys(command) => run_api_keys(&db, command).await,
+            Command::Replay(args) => replay::run(&db, args.verify).await,
+        }
+    }
+}
+
+impl ServeArgs {
+    /// What `serve` runs with when no subcommand is given: environment, then defaults.
+    fn from_env() -> ServeArgs {
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        Defaults::parse_from(["serve"]).args
+    }
+
+    fn into_config(self) -> ServeConfig {
+        ServeConfig {
+            listen: self.listen,
+            bootstrap_api_key: self.bootstrap_api_key,
+            worker: WorkerConfig {
+                concurrency: self.worker_concurrency,
+                lease: Duration::from_secs(self.job_lease_seconds.max(1)),
+                step_delay: Duration::from_millis(self.worker_step_delay_ms),
+                max_attempts: self.job_max_attempts,
+            },
+        }
+    }
+}
+
+async fn run_api_keys(db: &Db, command: ApiKeysCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ApiKeysCommand::Create {
+            name,
+            organization,
+            json,
+        } => {
+            let created = api_keys::create(db, &name, &organization).await?;
+            if json {
+                println!("{}", serde_json::to_string(&created)?);
+            } else {
+                println!("API key created (shown once, store it now): {}", created.api_key);
+                println!("id: {}  organization: {}", created.info.id, created.info.organization_id);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ApiKeysCommand::List { json } => {
+            let keys = api_keys::list(db).await?;
+            if json {
+                println!("{}", serde_json::to_string(&keys)?);
+            } else {
+                println!("{:<36}  {:<12}  {:<16}  {:<20}  {:<20}  NAME", "ID", "PREFIX", "ORGANIZATION", "CREATED", "REVOKED");
+                for key in keys {
+                    println!(
+                        "{:<36}  {:<12}  {:<16}  {:<20}  {:<20}  {}",
+                        key.id,
+                        key.key_prefix,
+                        key.organization_id,
+                        key.created_at,
+                        key.revoked_at.as_deref().unwrap_or("-"),
+                        key.name
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ApiKeysCommand::Revoke { id } => {
+            if api_keys::revoke(db, &id).await? {
+                println!("revoked {id}");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("no active key with id {id}");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
+}

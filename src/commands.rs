@@ -1,0 +1,68 @@
+//! Sending commands to `TaskExecution` aggregates through cqrs-es, on either event store.
+//!
+//! No cqrs-es queries are registered: its inline dispatch is lost if the process dies right
+//! after a commit. Read models follow the log through durable subscriptions instead, which this
+//! bus wakes after every commit so they catch up at once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use assessment_domain::{TaskExecution, TaskExecutionCommand, TaskExecutionError};
+use cqrs_es::AggregateError;
+use postgres_es::PostgresCqrs;
+use sqlite_es::SqliteCqrs;
+use tokio::sync::Notify;
+
+use crate::db::Db;
+
+enum Framework {
+    Postgres(PostgresCqrs<TaskExecution>),
+    Sqlite(SqliteCqrs<TaskExecution>),
+}
+
+#[derive(Clone)]
+pub struct CommandBus {
+    framework: Arc<Framework>,
+    committed: Arc<Notify>,
+}
+
+pub type CommandError = AggregateError<TaskExecutionError>;
+
+impl CommandBus {
+    /// A bus writing to `db`'s event store; `committed` is notified after each commit.
+    pub fn new(db: &Db, committed: Arc<Notify>) -> Self {
+        let framework = match db {
+            Db::Postgres(pool) => {
+                Framework::Postgres(postgres_es::postgres_cqrs(pool.clone(), Vec::new(), ()))
+            }
+            Db::Sqlite(pool) => {
+                Framework::Sqlite(sqlite_es::sqlite_cqrs(pool.clone(), Vec::new(), ()))
+            }
+        };
+        Self {
+            framework: Arc::new(framework),
+            committed,
+        }
+    }
+
+    /// Executes `command` on job `job_id` owned by `organization_id`; the owner is also
+    /// recorded in each event's metadata.
+    pub async fn execute(
+        &self,
+        job_id: &str,
+        organization_id: &str,
+        command: TaskExecutionCommand,
+    ) -> Result<(), CommandError> {
+        let metadata = HashMap::from([("organization_id".to_owned(), organization_id.to_owned())]);
+        let result = match &*self.framework {
+            Framework::Postgres(cqrs) => {
+                cqrs.execute_with_metadata(job_id, command, metadata).await
+            }
+            Framework::Sqlite(cqrs) => cqrs.execute_with_metadata(job_id, command, metadata).await,
+        };
+        if result.is_ok() {
+            self.committed.notify_one();
+        }
+        result
+    }
+}

@@ -1,0 +1,196 @@
+//! Reading the event log: a job's own history, and the whole log in commit order from a
+//! cursor, as durable subscriptions need it.
+//!
+//! PostgreSQL assigns positions at insert, so a transaction that inserts early and commits late
+//! would slip in behind a reader that ordered by position alone. Readers there order by
+//! (writing transaction id, position) and read only transactions older than every one still
+//! running. SQLite has one writer at a time, so its rowid order is commit order.
+
+use std::future::Future;
+
+use assessment_domain::{TaskExecution, TaskExecutionEvent};
+use assessment_projections::Recorded;
+use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
+use serde_json::Value;
+use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection, Transaction};
+
+/// One row of the events table.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredEvent {
+    pub position: i64,
+    /// The writing transaction (PostgreSQL); 0 on SQLite.
+    pub txid: i64,
+    #[sqlx(rename = "aggregate_id")]
+    pub job_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: Value,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl StoredEvent {
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            txid: self.txid,
+            position: self.position,
+        }
+    }
+
+    pub fn decode(&self) -> anyhow::Result<TaskExecutionEvent> {
+        serde_json::from_value(self.payload.clone()).map_err(|error| {
+            anyhow::anyhow!(
+                "event {} ({} v{}) cannot be read: {error}",
+                self.position,
+                self.event_type,
+                self.event_version
+            )
+        })
+    }
+}
+
+/// An event decoded, kept with its place in the log.
+pub struct DecodedEvent {
+    pub stored: StoredEvent,
+    pub event: TaskExecutionEvent,
+}
+
+impl DecodedEvent {
+    pub fn decode(stored: StoredEvent) -> anyhow::Result<Self> {
+        let event = stored.decode()?;
+        Ok(Self { stored, event })
+    }
+
+    pub fn recorded(&self) -> Recorded<'_> {
+        Recorded {
+            position: self.stored.position,
+            job_id: &self.stored.job_id,
+            event: &self.event,
+        }
+    }
+}
+
+/// A place in the commit-ordered log: everything at or before it has been read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cursor {
+    pub txid: i64,
+    pub position: i64,
+}
+
+/// Log reads on one connection of either backend, so they can share a transaction with the
+/// writes that depend on them.
+pub trait LogConnection: Send {
+    /// Up to `limit` events after `after`, in commit order, never skipping one that commits
+    /// later with a lower position.
+    fn events_after(
+        &mut self,
+        after: Cursor,
+        limit: i64,
+    ) -> impl Future<Output = sqlx::Result<Vec<StoredEvent>>> + Send;
+
+    /// Every event of one job, in sequence order.
+    fn job_events(
+        &mut self,
+        job_id: &str,
+    ) -> impl Future<Output = sqlx::Result<Vec<StoredEvent>>> + Send;
+}
+
+const PG_COLUMNS: &str = "position, (txid::text)::bigint AS txid, aggregate_id, sequence, \
+     event_type, event_version, payload, recorded_at";
+const SQLITE_COLUMNS: &str = "rowid AS position, 0 AS txid, aggregate_id, sequence, \
+     event_type, event_version, payload, recorded_at";
+
+impl LogConnection for PgConnection {
+    async fn events_after(&mut self, after: Cursor, limit: i64) -> sqlx::Result<Vec<StoredEvent>> {
+        let sql = format!(
+            "SELECT {PG_COLUMNS} FROM events
+             WHERE aggregate_type = $1
+               AND txid < pg_snapshot_xmin(pg_current_snapshot())
+               AND (txid > (($2::bigint)::text)::xid8
+                    OR (txid = (($2::bigint)::text)::xid8 AND position > $3))
+             ORDER BY txid, position
+             LIMIT $4"
+        );
+        sqlx::query_as(&sql)
+            .bind(TaskExecution::TYPE)
+            .bind(after.txid)
+            .bind(after.position)
+            .bind(limit)
+            .fetch_all(self)
+            .await
+    }
+
+    async fn job_events(&mut self, job_id: &str) -> sqlx::Result<Vec<StoredEvent>> {
+        let sql = format!(
+            "SELECT {PG_COLUMNS} FROM events
+             WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence"
+        );
+        sqlx::query_as(&sql)
+            .bind(TaskExecution::TYPE)
+            .bind(job_id)
+            .fetch_all(self)
+            .await
+    }
+}
+
+impl LogConnection for SqliteConnection {
+    async fn events_after(&mut self, after: Cursor, limit: i64) -> sqlx::Result<Vec<StoredEvent>> {
+        let sql = format!(
+            "SELECT {SQLITE_COLUMNS} FROM events
+             WHERE aggregate_type = $1 AND rowid > $2
+             ORDER BY rowid
+             LIMIT $3"
+        );
+        sqlx::query_as(&sql)
+            .bind(TaskExecution::TYPE)
+            .bind(after.position)
+            .bind(limit)
+            .fetch_all(self)
+            .await
+    }
+
+    async fn job_events(&mut self, job_id: &str) -> sqlx::Result<Vec<StoredEvent>> {
+        let sql = format!(
+            "SELECT {SQLITE_COLUMNS} FROM events
+             WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence"
+        );
+        sqlx::query_as(&sql)
+            .bind(TaskExecution::TYPE)
+            .bind(job_id)
+            .fetch_all(self)
+            .await
+    }
+}
+
+/// Starting a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so a read-then-write transaction never fails on a stale snapshot.
+pub trait WritePool {
+    type Database: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = sqlx::Result<Transaction<'static, Self::Database>>> + Send;
+}
+
+impl WritePool for sqlx::PgPool {
+    type Database = Postgres;
+    async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
+        self.begin().await
+    }
+}
+
+impl WritePool for sqlx::SqlitePool {
+    type Database = Sqlite;
+    async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+/// A job's events decoded, oldest first.
+pub async fn load_job(db: &crate::db::Db, job_id: &str) -> anyhow::Result<Vec<DecodedEvent>> {
+    let stored = crate::with_pool!(db, |pool| {
+        let mut conn = pool.acquire().await?;
+        conn.job_events(job_id).await?
+    });
+    stored.into_iter().map(DecodedEvent::decode).collect()
+}

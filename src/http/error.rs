@@ -1,0 +1,102 @@
+//! The HTTP layer's one error type. Every error leaves the service as JSON `{"error": "..."}`;
+//! unexpected failures are logged with their cause and answered with a generic message.
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use assessment_domain::RequestError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Invalid API key")]
+    InvalidApiKey,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<RequestError> for ApiError {
+    fn from(error: RequestError) -> Self {
+        ApiError::BadRequest(error.to_string())
+    }
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidApiKey => StatusCode::UNAUTHORIZED,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = match &self {
+            ApiError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "request failed");
+                "Internal server error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        error_response(self.status(), &message)
+    }
+}
+
+pub fn error_response(status: StatusCode, message: &str) -> Response {
+    let mut response = Response::new(Body::from(json!({ "error": message }).to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// Longest plain-text error body carried over into the JSON error.
+const MAX_CARRIED_MESSAGE: usize = 512;
+
+/// Rewrites any error response that is not JSON (axum's own rejections, 405s, layer errors)
+/// into the service's `{"error": ...}` shape, keeping a short plain-text message.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, MAX_CARRIED_MESSAGE * 4)
+        .await
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty() && text.len() <= MAX_CARRIED_MESSAGE);
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => format!(
+            "Request body is too large (limit {} bytes)",
+            super::MAX_BODY_BYTES
+        ),
+        _ => text.unwrap_or_else(|| status.canonical_reason().unwrap_or("Error").to_owned()),
+    };
+    let mut rewritten = error_response(status, &message);
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            rewritten.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rewritten
+}

@@ -1,0 +1,183 @@
+//! Request handlers: validate, send a command or read a view, answer in the seed's shapes.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use chrono::Utc;
+use serde_json::{json, Map, Value};
+
+use assessment_domain::{
+    Cutoff, JobDescription, JobRequested, JobRole, NotificationUrl, RequestError,
+    TaskExecutionCommand,
+};
+use assessment_projections::TaskStatusView;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::api_keys::Caller;
+use crate::read_models;
+
+const QUEUED_MESSAGE: &str = "Assessment creation job has been queued successfully";
+
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if content_type == "application/json" || content_type.ends_with("+json") {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType)
+    }
+}
+
+/// The request's fields, checked one by one so each mistake gets its own message.
+fn parse_request(fields: &Map<String, Value>) -> Result<ValidRequest, RequestError> {
+    let text = |name: &str| match fields.get(name) {
+        Some(Value::String(value)) => Some(value.as_str()),
+        _ => None,
+    };
+    let (Some(role), Some(description)) = (text("job_role"), text("job_description")) else {
+        return Err(RequestError::MissingRoleOrDescription);
+    };
+    let job_role = JobRole::parse(role)?;
+    let job_description = JobDescription::parse(description)?;
+    let cutoff = match fields.get("cutoff") {
+        None | Some(Value::Null) => Cutoff::parse(None)?,
+        Some(Value::Number(number)) => {
+            Cutoff::parse(Some(number.as_i64().ok_or(RequestError::InvalidCutoff)?))?
+        }
+        Some(_) => return Err(RequestError::InvalidCutoff),
+    };
+    let notification_url = match fields.get("notification_url") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(url)) => Some(NotificationUrl::parse(url)?),
+        Some(_) => return Err(RequestError::InvalidNotificationUrl),
+    };
+    Ok(ValidRequest {
+        job_role,
+        job_description,
+        cutoff,
+        notification_url,
+    })
+}
+
+struct ValidRequest {
+    job_role: JobRole,
+    job_description: JobDescription,
+    cutoff: Cutoff,
+    notification_url: Option<NotificationUrl>,
+}
+
+/// `POST /api/v2/assessments/generate-ai`
+pub async fn generate_assessment(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    require_json(&headers)?;
+    let value: Value = serde_json::from_slice(&body)
+        .map_err(|error| ApiError::BadRequest(format!("Request body is not valid JSON: {error}")))?;
+    let Value::Object(fields) = value else {
+        return Err(ApiError::BadRequest(
+            "Request body must be a JSON object".to_owned(),
+        ));
+    };
+    let request = parse_request(&fields)?;
+    let job_id = uuid::Uuid::new_v4().to_string();
+    let command = TaskExecutionCommand::RequestAssessment(JobRequested {
+        job_id: job_id.clone(),
+        organization_id: caller.organization_id.clone(),
+        job_role: request.job_role.into_inner(),
+        job_description: request.job_description.into_inner(),
+        cutoff: request.cutoff.value(),
+        notification_url: request.notification_url.map(NotificationUrl::into_inner),
+        requested_at: Utc::now(),
+    });
+    state
+        .bus
+        .execute(&job_id, &caller.organization_id, command)
+        .await
+        .map_err(|error| anyhow::anyhow!("requesting job {job_id}: {error}"))?;
+    tracing::info!(%job_id, organization_id = %caller.organization_id, "assessment job queued");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "job_id": job_id,
+            "status": "pending",
+            "message": QUEUED_MESSAGE,
+        })),
+    ))
+}
+
+/// Ids are UUIDs; anything else cannot name a job or assessment.
+fn canonical_id(raw: &str) -> Option<String> {
+    uuid::Uuid::parse_str(raw).ok().map(|id| id.to_string())
+}
+
+/// `GET /api/v2/task-executions/status/{job_id}`
+pub async fn task_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job_id): Path<String>,
+) -> Result<Json<TaskStatusView>, ApiError> {
+    const NOT_FOUND: ApiError = ApiError::NotFound("Task execution not found");
+    let job_id = canonical_id(&job_id).ok_or(NOT_FOUND)?;
+    read_models::task_status(&state.db, &job_id, &caller.organization_id)
+        .await?
+        .map(Json)
+        .ok_or(NOT_FOUND)
+}
+
+const ASSESSMENT_NOT_FOUND: ApiError = ApiError::NotFound("Assessment not found");
+
+/// `GET /api/v2/assessments/{assessment_id}/info`
+pub async fn assessment_info(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(assessment_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = canonical_id(&assessment_id).ok_or(ASSESSMENT_NOT_FOUND)?;
+    let record = read_models::assessment(&state.db, &id, &caller.organization_id)
+        .await?
+        .ok_or(ASSESSMENT_NOT_FOUND)?;
+    Ok(Json(serde_json::to_value(record.info).map_err(anyhow::Error::from)?))
+}
+
+/// `GET /api/v2/assessments/{assessment_id}/questions`
+pub async fn assessment_questions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(assessment_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = canonical_id(&assessment_id).ok_or(ASSESSMENT_NOT_FOUND)?;
+    let record = read_models::assessment(&state.db, &id, &caller.organization_id)
+        .await?
+        .ok_or(ASSESSMENT_NOT_FOUND)?;
+    Ok(Json(json!({
+        "assessment_id": record.info.id,
+        "number_of_questions": record.questions.len(),
+        "questions": record.questions,
+    })))
+}
+
+/// `GET /health`: the process is up and its database answers.
+pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let _: i32 = crate::with_pool!(&state.db, |pool| {
+        sqlx::query_scalar("SELECT 1")
+            .fetch_one(pool)
+            .await
+            .map_err(anyhow::Error::from)?
+    });
+    Ok(Json(json!({
+        "status": "ok",
+        "database": state.db.backend_name(),
+    })))
+}
+
+pub async fn unknown_route() -> ApiError {
+    ApiError::NotFound("Not found")
+}

@@ -1,0 +1,50 @@
+//! The REST API, as the seed document describes it.
+
+mod auth;
+mod error;
+mod handlers;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::{middleware, Router};
+use tower_http::trace::TraceLayer;
+
+use crate::commands::CommandBus;
+use crate::db::Db;
+
+pub use error::ApiError;
+
+/// Largest request body accepted, in bytes; larger ones get 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub bus: CommandBus,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/api/v2/assessments/generate-ai",
+            post(handlers::generate_assessment),
+        )
+        .route(
+            "/api/v2/task-executions/status/{job_id}",
+            get(handlers::task_status),
+        )
+        .route(
+            "/api/v2/assessments/{assessment_id}/info",
+            get(handlers::assessment_info),
+        )
+        .route(
+            "/api/v2/assessments/{assessment_id}/questions",
+            get(handlers::assessment_questions),
+        )
+        .route("/health", get(handlers::health))
+        .fallback(handlers::unknown_route)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::map_response(error::json_errors))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

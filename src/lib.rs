@@ -1,0 +1,15 @@
+//! The assessment service: an event-sourced CQRS service that turns a job role and description
+//! into a skills assessment, asynchronously, and serves its status and result over HTTP.
+
+pub mod api_keys;
+pub mod cli;
+pub mod commands;
+pub mod db;
+pub mod event_log;
+pub mod generator;
+pub mod http;
+pub mod projector;
+pub mod read_models;
+pub mod replay;
+pub mod server;
+pub mod worker;

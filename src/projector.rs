@@ -1,0 +1,196 @@
+//! The durable subscription that keeps the read models (task status, assessment info) and the
+//! job queue. It reads the log in commit order from its checkpoint and writes the views and the
+//! new checkpoint in one transaction: a crash at any point leaves the views exactly as they were
+//! before the batch or exactly after it, never a half-applied or twice-applied event.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::db::Db;
+use crate::event_log::{Cursor, DecodedEvent, LogConnection, WritePool};
+use crate::read_models::{status_from_row, ReadModelChanges};
+use crate::with_pool;
+
+/// The checkpoint name of the read-model subscription.
+pub const READ_MODELS: &str = "read_models";
+const BATCH_SIZE: i64 = 500;
+/// How often the log is checked when no commit has woken the runner (other instances write too).
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+pub struct Projector {
+    db: Db,
+    /// Notified by the command bus after each commit.
+    committed: Arc<Notify>,
+    /// Notified after a batch queued new jobs.
+    jobs_queued: Arc<Notify>,
+}
+
+/// What one catch-up step did.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    pub events: usize,
+    pub queued_jobs: usize,
+}
+
+impl Projector {
+    pub fn new(db: Db, committed: Arc<Notify>, jobs_queued: Arc<Notify>) -> Self {
+        Self {
+            db,
+            committed,
+            jobs_queued,
+        }
+    }
+
+    /// Follows the log for as long as the task lives. Errors are logged and retried.
+    pub async fn run(self) {
+        loop {
+            match apply_next_batch(&self.db).await {
+                Ok(outcome) if outcome.events > 0 => {
+                    if outcome.queued_jobs > 0 {
+                        self.jobs_queued.notify_waiters();
+                    }
+                    continue;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(error = format!("{error:#}"), "read-model subscription failed; retrying")
+                }
+            }
+            let _ = tokio::time::timeout(POLL_INTERVAL, self.committed.notified()).await;
+        }
+    }
+}
+
+/// Applies the events after the checkpoint (up to a batch) and moves the checkpoint, in one
+/// transaction. Returns how many events it applied.
+pub async fn apply_next_batch(db: &Db) -> anyhow::Result<BatchOutcome> {
+    let lock = match db {
+        Db::Postgres(_) => " FOR UPDATE",
+        Db::Sqlite(_) => "",
+    };
+    let select_checkpoint = format!(
+        "SELECT last_txid, last_position FROM subscription_checkpoints WHERE name = $1{lock}"
+    );
+    with_pool!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO subscription_checkpoints (name, last_txid, last_position)
+             VALUES ($1, 0, 0) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(READ_MODELS)
+        .execute(&mut *tx)
+        .await?;
+        let (txid, position): (i64, i64) = sqlx::query_as(&select_checkpoint)
+            .bind(READ_MODELS)
+            .fetch_one(&mut *tx)
+            .await?;
+        let stored = tx
+            .events_after(Cursor { txid, position }, BATCH_SIZE)
+            .await?;
+        let Some(last) = stored.last().map(|event| event.cursor()) else {
+            tx.rollback().await?;
+            return Ok(BatchOutcome::default());
+        };
+        let events = stored
+            .into_iter()
+            .map(DecodedEvent::decode)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+
+        let mut changes = ReadModelChanges::default();
+        let jobs: BTreeSet<&str> = events.iter().map(|e| e.stored.job_id.as_str()).collect();
+        for job_id in jobs {
+            let row: Option<(String, i64, String)> = sqlx::query_as(
+                "SELECT organization_id, last_position, view FROM task_status_view
+                 WHERE job_id = $1",
+            )
+            .bind(job_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = row {
+                changes.statuses.insert(job_id.to_owned(), status_from_row(row)?);
+            }
+        }
+        for event in &events {
+            changes.apply(event);
+        }
+
+        for job_id in &changes.touched {
+            let status = &changes.statuses[job_id];
+            sqlx::query(
+                "INSERT INTO task_status_view (job_id, organization_id, last_position, view)
+                 VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (job_id) DO UPDATE
+                 SET last_position = excluded.last_position, view = excluded.view",
+            )
+            .bind(job_id)
+            .bind(&status.organization_id)
+            .bind(status.last_position)
+            .bind(serde_json::to_string(&status.view)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (assessment_id, record) in &changes.assessments {
+            sqlx::query(
+                "INSERT INTO assessment_view (assessment_id, organization_id, job_id, info, questions)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (assessment_id) DO UPDATE
+                 SET info = excluded.info, questions = excluded.questions",
+            )
+            .bind(assessment_id)
+            .bind(&record.organization_id)
+            .bind(&record.job_id)
+            .bind(serde_json::to_string(&record.info)?)
+            .bind(serde_json::to_string(&record.questions)?)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for job in &changes.queued {
+            sqlx::query(
+                "INSERT INTO job_queue (job_id, organization_id, position, state)
+                 VALUES ($1, $2, $3, 'pending') ON CONFLICT (job_id) DO NOTHING",
+            )
+            .bind(&job.job_id)
+            .bind(&job.organization_id)
+            .bind(job.position)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for job_id in &changes.ended {
+            sqlx::query(
+                "UPDATE job_queue SET state = 'done', lease_owner = NULL, lease_expires_ms = NULL
+                 WHERE job_id = $1",
+            )
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE subscription_checkpoints SET last_txid = $2, last_position = $3 WHERE name = $1",
+        )
+        .bind(READ_MODELS)
+        .bind(last.txid)
+        .bind(last.position)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(BatchOutcome {
+            events: events.len(),
+            queued_jobs: changes.queued.len(),
+        })
+    })
+}
+
+/// Applies batches until the subscription has reached the end of the log.
+pub async fn catch_up(db: &Db) -> anyhow::Result<usize> {
+    let mut total = 0;
+    loop {
+        let outcome = apply_next_batch(db).await?;
+        if outcome.events == 0 {
+            return Ok(total);
+        }
+        total += outcome.events;
+    }
+}

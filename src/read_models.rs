@@ -1,0 +1,163 @@
+//! The stored read models: folding a batch of events into them, and reading them back.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use assessment_domain::TaskExecutionEvent;
+use assessment_projections::{AssessmentRecord, TaskStatus, TaskStatusView};
+
+use crate::db::Db;
+use crate::event_log::{self, DecodedEvent};
+use crate::with_pool;
+
+/// A job that entered the queue, for the worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedJob {
+    pub job_id: String,
+    pub organization_id: String,
+    pub position: i64,
+}
+
+/// The effect of a run of events on the read models. Start it with the current status of the
+/// jobs involved (or empty, for a rebuild) and apply events in commit order.
+#[derive(Debug, Default)]
+pub struct ReadModelChanges {
+    /// Status of every job seen, as it stands after the events applied so far.
+    pub statuses: BTreeMap<String, TaskStatus>,
+    /// Jobs whose status the applied events changed.
+    pub touched: BTreeSet<String>,
+    pub assessments: BTreeMap<String, AssessmentRecord>,
+    pub queued: Vec<QueuedJob>,
+    pub ended: Vec<String>,
+}
+
+impl ReadModelChanges {
+    pub fn apply(&mut self, decoded: &DecodedEvent) {
+        let job_id = &decoded.stored.job_id;
+        let current = self.statuses.remove(job_id);
+        let Some(next) = TaskStatus::fold(current, decoded.recorded()) else {
+            return;
+        };
+        match &decoded.event {
+            TaskExecutionEvent::JobRequested(requested) => self.queued.push(QueuedJob {
+                job_id: job_id.clone(),
+                organization_id: requested.organization_id.clone(),
+                position: decoded.stored.position,
+            }),
+            TaskExecutionEvent::Completed { .. } => {
+                if let Some(record) = AssessmentRecord::from_event(&next, decoded.recorded()) {
+                    self.assessments.insert(record.info.id.clone(), record);
+                }
+            }
+            _ => {}
+        }
+        if decoded.event.is_terminal() {
+            self.ended.push(job_id.clone());
+        }
+        self.touched.insert(job_id.clone());
+        self.statuses.insert(job_id.clone(), next);
+    }
+}
+
+pub(crate) fn status_from_row(
+    (organization_id, last_position, view): (String, i64, String),
+) -> anyhow::Result<TaskStatus> {
+    Ok(TaskStatus {
+        organization_id,
+        last_position,
+        view: serde_json::from_str(&view)?,
+    })
+}
+
+pub(crate) fn assessment_from_row(
+    (organization_id, job_id, info, questions): (String, String, String, String),
+) -> anyhow::Result<AssessmentRecord> {
+    Ok(AssessmentRecord {
+        organization_id,
+        job_id,
+        info: serde_json::from_str(&info)?,
+        questions: serde_json::from_str(&questions)?,
+    })
+}
+
+/// The status of `job_id` as `organization_id` may see it. A job whose events the subscription
+/// has not reached yet is folded from its own events, so a client never gets 404 for a job it
+/// was just told about.
+pub async fn task_status(
+    db: &Db,
+    job_id: &str,
+    organization_id: &str,
+) -> anyhow::Result<Option<TaskStatusView>> {
+    let row: Option<(String, i64, String)> = with_pool!(db, |pool| {
+        sqlx::query_as(
+            "SELECT organization_id, last_position, view FROM task_status_view WHERE job_id = $1",
+        )
+        .bind(job_id)
+        .fetch_optional(pool)
+        .await?
+    });
+    let status = match row {
+        Some(row) => Some(status_from_row(row)?),
+        None => {
+            let events = event_log::load_job(db, job_id).await?;
+            TaskStatus::from_history(events.iter().map(DecodedEvent::recorded))
+        }
+    };
+    Ok(status
+        .filter(|status| status.organization_id == organization_id)
+        .map(|status| status.view))
+}
+
+/// The assessment `assessment_id` if it belongs to `organization_id`.
+pub async fn assessment(
+    db: &Db,
+    assessment_id: &str,
+    organization_id: &str,
+) -> anyhow::Result<Option<AssessmentRecord>> {
+    let row: Option<(String, String, String, String)> = with_pool!(db, |pool| {
+        sqlx::query_as(
+            "SELECT organization_id, job_id, info, questions FROM assessment_view
+             WHERE assessment_id = $1 AND organization_id = $2",
+        )
+        .bind(assessment_id)
+        .bind(organization_id)
+        .fetch_optional(pool)
+        .await?
+    });
+    row.map(assessment_from_row).transpose()
+}
+
+/// Every stored status and assessment, for comparison with a rebuild.
+pub async fn all(
+    db: &Db,
+) -> anyhow::Result<(
+    BTreeMap<String, TaskStatus>,
+    BTreeMap<String, AssessmentRecord>,
+)> {
+    let (status_rows, assessment_rows): (
+        Vec<(String, String, i64, String)>,
+        Vec<(String, String, String, String, String)>,
+    ) = with_pool!(db, |pool| {
+        (
+            sqlx::query_as(
+                "SELECT job_id, organization_id, last_position, view FROM task_status_view",
+            )
+            .fetch_all(pool)
+            .await?,
+            sqlx::query_as(
+                "SELECT assessment_id, organization_id, job_id, info, questions FROM assessment_view",
+            )
+            .fetch_all(pool)
+            .await?,
+        )
+    });
+    let mut statuses = BTreeMap::new();
+    for (job_id, organization_id, last_position, view) in status_rows {
+        let status = status_from_row((organization_id, last_position, view))?;
+        statuses.insert(job_id, status);
+    }
+    let mut assessments = BTreeMap::new();
+    for (id, organization_id, job_id, info, questions) in assessment_rows {
+        assessments.insert(id, assessment_from_row((organization_id, job_id, info, questions))?);
+    }
+    Ok((statuses, assessments))
+}

@@ -1,0 +1,89 @@
+//! `serve`: the HTTP API, the read-model subscription and the workers in one process, with
+//! graceful shutdown on SIGTERM or Ctrl-C.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::sync::Notify;
+
+use crate::api_keys;
+use crate::commands::CommandBus;
+use crate::db::Db;
+use crate::http::{self, AppState};
+use crate::projector::Projector;
+use crate::worker::{Worker, WorkerConfig};
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub bootstrap_api_key: Option<String>,
+    pub worker: WorkerConfig,
+}
+
+/// Makes sure a new user has a key to make a first request with.
+async fn ensure_api_key(db: &Db, bootstrap: Option<&str>) -> anyhow::Result<()> {
+    if let Some(key) = bootstrap {
+        if api_keys::ensure(db, key).await? {
+            tracing::info!("BOOTSTRAP_API_KEY added to the default organization");
+        }
+    } else if api_keys::count(db).await? == 0 {
+        let created = api_keys::create(db, "first key", api_keys::DEFAULT_ORGANIZATION).await?;
+        println!(
+            "No API key existed, so one was created. It is shown only this once:\n  {}",
+            created.api_key
+        );
+    }
+    Ok(())
+}
+
+pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
+    ensure_api_key(&db, config.bootstrap_api_key.as_deref()).await?;
+
+    let committed = Arc::new(Notify::new());
+    let jobs_queued = Arc::new(Notify::new());
+    let bus = CommandBus::new(&db, committed.clone());
+
+    let mut background = vec![tokio::spawn(
+        Projector::new(db.clone(), committed, jobs_queued.clone()).run(),
+    )];
+    background.extend(Worker::new(db.clone(), bus.clone(), config.worker, jobs_queued).spawn());
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    println!("listening on http://{address}");
+    tracing::info!(%address, database = db.backend_name(), "assessment service started");
+
+    let app = http::router(AppState { db, bus });
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    for task in background {
+        task.abort();
+    }
+    served.context("HTTP server failed")
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
