@@ -42,7 +42,7 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
-    /// Jobs generated at once by this process.
+    /// Jobs generated at once by this process; 0 makes an API-only instance.
     #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 4)]
     worker_concurrency: usize,
     /// Seconds a worker's claim on a job lasts without renewal; after a crash the job is

@@ -390,7 +390,7 @@ pub fn assemble(
 mod tests {
     use super::*;
 
-    fn names(analysis: &Analysis) -> Vec<&str> {
+    fn names(analysis: &Analysis) -> Vec<&'static str> {
         analysis.skills.iter().map(|s| s.name).collect()
     }
 

@@ -23,7 +23,7 @@ use crate::with_pool;
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
-    /// Jobs run at once by this process.
+    /// Jobs run at once by this process; 0 runs none (an API-only instance).
     pub concurrency: usize,
     /// How long a claim holds without renewal.
     pub lease: Duration,
@@ -64,10 +64,10 @@ impl Worker {
         }
     }
 
-    /// Starts `concurrency` worker loops.
+    /// Starts `concurrency` worker loops (none for 0).
     pub fn spawn(self) -> Vec<JoinHandle<()>> {
         let worker = Arc::new(self);
-        (0..worker.config.concurrency.max(1))
+        (0..worker.config.concurrency)
             .map(|slot| tokio::spawn(worker.clone().run_slot(slot)))
             .collect()
     }

@@ -1,1 +1,9 @@
+//! Black-box tests: the real `assessment-service` binary on a random port, against a fresh
+//! database per test, on SQLite and on PostgreSQL.
 
+mod helpers;
+
+mod auth;
+mod crash;
+mod generate;
+mod storage;

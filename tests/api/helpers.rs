@@ -1,0 +1,318 @@
+//! Starting the real service on a fresh database, and talking to it.
+
+use std::future::Future;
+use std::process::Stdio;
+use std::time::Duration;
+
+use assessment_service::db::Db;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_assessment-service");
+
+/// The seed document's example request.
+pub fn seed_request() -> Value {
+    json!({
+        "job_role": "Senior Python Developer",
+        "job_description": "We are looking for a Senior Python Developer with 5+ years of experience in Django, Flask, and FastAPI. The candidate should have strong knowledge of databases, REST APIs, and cloud technologies. Experience with Docker, Kubernetes, and CI/CD pipelines is preferred.",
+        "cutoff": 60,
+        "notification_url": "https://your-webhook-url.com/assessment-status"
+    })
+}
+
+/// Runs a scenario `async fn name(backend: Backend)` once per backend, as `name::sqlite` and
+/// `name::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::helpers::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database of its own for one test, removed afterwards.
+pub struct TestDb {
+    pub url: String,
+    postgres_name: Option<String>,
+    _folder: Option<tempfile::TempDir>,
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let folder = tempfile::tempdir().expect("temporary folder");
+                let url = format!("sqlite://{}/test.sqlite", folder.path().display());
+                TestDb {
+                    url,
+                    postgres_name: None,
+                    _folder: Some(folder),
+                }
+            }
+            Backend::Postgres => {
+                let name = format!("assessment_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = sqlx::PgPool::connect(&postgres_admin_url())
+                    .await
+                    .expect("PostgreSQL must be running for the tests (see README)");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin)
+                    .await
+                    .expect("create test database");
+                admin.close().await;
+                let base = postgres_admin_url();
+                let (server, _) = base.rsplit_once('/').expect("database URL with a path");
+                TestDb {
+                    url: format!("{server}/{name}"),
+                    postgres_name: Some(name),
+                    _folder: None,
+                }
+            }
+        }
+    }
+
+    /// A direct connection, for looking at tables the API does not show.
+    pub async fn connect(&self) -> Db {
+        Db::connect(&self.url).await.expect("connect to test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.postgres_name.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime, so the cleanup gets a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                if let Ok(admin) = sqlx::PgPool::connect(&postgres_admin_url()).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&admin)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub fn random_key() -> String {
+    format!("test-key-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// The service running as a child process.
+pub struct TestServer {
+    child: Child,
+    pub base: String,
+    pub api_key: String,
+    pub client: Client,
+    /// Lines the process printed to stdout before it started listening.
+    pub banner: Vec<String>,
+}
+
+pub struct ServerOptions {
+    pub bootstrap_key: Option<String>,
+    pub env: Vec<(&'static str, String)>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            bootstrap_key: Some(random_key()),
+            env: Vec::new(),
+        }
+    }
+}
+
+impl ServerOptions {
+    pub fn env(mut self, name: &'static str, value: impl ToString) -> Self {
+        self.env.push((name, value.to_string()));
+        self
+    }
+}
+
+impl TestServer {
+    pub async fn start(db: &TestDb) -> TestServer {
+        Self::start_with(db, ServerOptions::default()).await
+    }
+
+    pub async fn start_with(db: &TestDb, options: ServerOptions) -> TestServer {
+        let mut command = Command::new(BINARY);
+        command
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &db.url)
+            .env("LISTEN_ADDR", "127.0.0.1:0")
+            .env("JOB_LEASE_SECONDS", "2")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        if let Some(key) = &options.bootstrap_key {
+            command.env("BOOTSTRAP_API_KEY", key);
+        }
+        for (name, value) in &options.env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("start assessment-service");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let mut banner = Vec::new();
+        let base = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.expect("read stdout") {
+                if let Some(address) = line.strip_prefix("listening on ") {
+                    return address.trim().to_owned();
+                }
+                banner.push(line);
+            }
+            panic!("the service exited before listening: {banner:?}");
+        })
+        .await
+        .expect("the service did not start listening within 60 s");
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let api_key = options.bootstrap_key.clone().unwrap_or_default();
+        TestServer {
+            child,
+            base,
+            api_key,
+            client: Client::new(),
+            banner,
+        }
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("kill the service");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn generate(&self, body: &Value) -> Response {
+        self.client
+            .post(self.url("/api/v2/assessments/generate-ai"))
+            .header("apiKey", &self.api_key)
+            .json(body)
+            .send()
+            .await
+            .expect("POST generate-ai")
+    }
+
+    /// Submits a job that must be accepted; returns its id.
+    pub async fn submit(&self, body: &Value) -> String {
+        let response = self.generate(body).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let body: Value = response.json().await.expect("JSON body");
+        body["job_id"].as_str().expect("job_id").to_owned()
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.get_with_key(path, &self.api_key).await
+    }
+
+    pub async fn get_with_key(&self, path: &str, key: &str) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .header("X-API-Key", key)
+            .send()
+            .await
+            .expect("GET");
+        json_of(response).await
+    }
+
+    pub async fn status(&self, job_id: &str) -> Value {
+        let (code, body) = self
+            .get(&format!("/api/v2/task-executions/status/{job_id}"))
+            .await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+        body
+    }
+
+    /// Polls the status until it is `completed` or `failed`.
+    pub async fn wait_until_ended(&self, job_id: &str) -> Value {
+        eventually(Duration::from_secs(60), || async {
+            let status = self.status(job_id).await;
+            matches!(status["status"].as_str(), Some("completed" | "failed")).then_some(status)
+        })
+        .await
+    }
+}
+
+/// A response's status and JSON body; fails the test if the body is not JSON.
+pub async fn json_of(response: Response) -> (StatusCode, Value) {
+    let code = response.status();
+    let text = response.text().await.expect("body");
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("response {code} is not JSON: {text:?}"));
+    (code, body)
+}
+
+/// Retries `probe` until it returns `Some`, failing the test after `limit`.
+pub async fn eventually<T, F, Fut>(limit: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not reached within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Runs a CLI subcommand against `db`; returns exit success and stdout.
+pub async fn cli(db: &TestDb, args: &[&str]) -> (bool, String) {
+    let output = Command::new(BINARY)
+        .args(args)
+        .env("DATABASE_URL", &db.url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("run assessment-service");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+/// Number of rows in the events table.
+pub async fn event_count(db: &Db) -> i64 {
+    assessment_service::with_pool!(db, |pool| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(pool)
+            .await
+            .expect("count events")
+    })
+}

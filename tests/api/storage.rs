@@ -1,0 +1,106 @@
+//! The event store itself: what a job's history looks like, immutability, migrations, and the
+//! comparison of read models with a rebuild from the log.
+
+use assessment_service::with_pool;
+use serde_json::json;
+
+use crate::helpers::{cli, seed_request, Backend, TestDb, TestServer};
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_jobs_history_is_ordered_positioned_and_complete,
+    recorded_events_refuse_update_and_delete,
+    migrate_can_run_again_on_a_migrated_database,
+    replay_verify_reports_a_tampered_read_model,
+);
+
+async fn a_jobs_history_is_ordered_positioned_and_complete(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db).await;
+    let job_id = server.submit(&seed_request()).await;
+    server.wait_until_ended(&job_id).await;
+
+    // SQLite's global position is the rowid; PostgreSQL has a column of that name.
+    let position = match backend {
+        Backend::Sqlite => "rowid",
+        Backend::Postgres => "position",
+    };
+    let sql = format!(
+        "SELECT sequence, {position}, event_type, event_version, CAST(recorded_at AS TEXT)
+         FROM events WHERE aggregate_id = $1 ORDER BY sequence"
+    );
+    let rows: Vec<(i64, i64, String, String, String)> = with_pool!(&db.connect().await, |pool| {
+        sqlx::query_as(&sql)
+            .bind(&job_id)
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    });
+    assert!(rows.len() > 5);
+    assert_eq!(rows.first().unwrap().2, "JobRequested");
+    assert_eq!(rows.last().unwrap().2, "Completed");
+    for (index, (sequence, _, _, version, recorded_at)) in rows.iter().enumerate() {
+        assert_eq!(*sequence, index as i64 + 1);
+        assert_eq!(version, "1.0");
+        assert!(!recorded_at.is_empty());
+    }
+    assert!(rows.windows(2).all(|w| w[0].1 < w[1].1), "positions increase");
+    let types: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
+    assert!(types.contains(&"StepStarted") && types.contains(&"LogAppended"));
+}
+
+async fn recorded_events_refuse_update_and_delete(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db).await;
+    let job_id = server.submit(&json!({"job_role": "Analyst", "job_description": "SQL"})).await;
+    server.wait_until_ended(&job_id).await;
+    let conn = db.connect().await;
+    let before = crate::helpers::event_count(&conn).await;
+    let update: Result<_, sqlx::Error> = with_pool!(&conn, |pool| {
+        sqlx::query("UPDATE events SET event_type = 'Tampered'")
+            .execute(pool)
+            .await
+            .map(|_| ())
+    });
+    let error = update.expect_err("UPDATE must be refused").to_string();
+    assert!(error.contains("events are immutable"), "{error}");
+    let delete: Result<_, sqlx::Error> = with_pool!(&conn, |pool| {
+        sqlx::query("DELETE FROM events").execute(pool).await.map(|_| ())
+    });
+    let error = delete.expect_err("DELETE must be refused").to_string();
+    assert!(error.contains("events are immutable"), "{error}");
+    assert_eq!(crate::helpers::event_count(&conn).await, before);
+}
+
+async fn migrate_can_run_again_on_a_migrated_database(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    for _ in 0..2 {
+        let (ok, stdout) = cli(&db, &["migrate"]).await;
+        assert!(ok, "{stdout}");
+        assert!(stdout.contains("migrations applied"));
+    }
+}
+
+async fn replay_verify_reports_a_tampered_read_model(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db).await;
+    let job_id = server.submit(&seed_request()).await;
+    server.wait_until_ended(&job_id).await;
+    server.kill().await;
+
+    let (ok, stdout) = cli(&db, &["replay", "--verify"]).await;
+    assert!(ok, "{stdout}");
+    assert!(stdout.contains("read models match the event log"));
+
+    let conn = db.connect().await;
+    with_pool!(&conn, |pool| {
+        sqlx::query("UPDATE task_status_view SET view = REPLACE(view, 'completed', 'failed')")
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected()
+    });
+    let (ok, stdout) = cli(&db, &["replay", "--verify"]).await;
+    assert!(!ok, "a tampered view must fail verification");
+    assert!(stdout.contains(&job_id), "{stdout}");
+}
