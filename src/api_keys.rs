@@ -105,9 +105,11 @@ pub async fn ensure(db: &Db, key: &str) -> anyhow::Result<bool> {
         key.trim().len() >= 16,
         "BOOTSTRAP_API_KEY must be at least 16 characters"
     );
-    Ok(insert(db, "bootstrap", DEFAULT_ORGANIZATION, key.trim().to_owned())
-        .await?
-        .is_some())
+    Ok(
+        insert(db, "bootstrap", DEFAULT_ORGANIZATION, key.trim().to_owned())
+            .await?
+            .is_some(),
+    )
 }
 
 pub async fn count(db: &Db) -> anyhow::Result<i64> {

@@ -151,8 +151,14 @@ async fn run_api_keys(db: &Db, command: ApiKeysCommand) -> anyhow::Result<ExitCo
             if json {
                 println!("{}", serde_json::to_string(&created)?);
             } else {
-                println!("API key created (shown once, store it now): {}", created.api_key);
-                println!("id: {}  organization: {}", created.info.id, created.info.organization_id);
+                println!(
+                    "API key created (shown once, store it now): {}",
+                    created.api_key
+                );
+                println!(
+                    "id: {}  organization: {}",
+                    created.info.id, created.info.organization_id
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -161,7 +167,10 @@ async fn run_api_keys(db: &Db, command: ApiKeysCommand) -> anyhow::Result<ExitCo
             if json {
                 println!("{}", serde_json::to_string(&keys)?);
             } else {
-                println!("{:<36}  {:<12}  {:<16}  {:<20}  {:<20}  NAME", "ID", "PREFIX", "ORGANIZATION", "CREATED", "REVOKED");
+                println!(
+                    "{:<36}  {:<12}  {:<16}  {:<20}  {:<20}  NAME",
+                    "ID", "PREFIX", "ORGANIZATION", "CREATED", "REVOKED"
+                );
                 for key in keys {
                     println!(
                         "{:<36}  {:<12}  {:<16}  {:<20}  {:<20}  {}",

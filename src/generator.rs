@@ -79,7 +79,15 @@ static CATALOG: &[Skill] = &[
     skill!("Disaster Recovery Planning", CLOUD, ["disaster recovery"]),
     skill!("Docker", CLOUD, ["containers", "containerization"]),
     skill!("Kubernetes", CLOUD, ["k8s"]),
-    skill!("CI/CD", CLOUD, ["CI/CD pipelines", "continuous integration", "continuous delivery"]),
+    skill!(
+        "CI/CD",
+        CLOUD,
+        [
+            "CI/CD pipelines",
+            "continuous integration",
+            "continuous delivery"
+        ]
+    ),
     skill!("AWS", CLOUD, ["Amazon Web Services"]),
     skill!("Azure", CLOUD, ["Microsoft Azure"]),
     skill!("Google Cloud", CLOUD, ["GCP"]),
@@ -88,28 +96,56 @@ static CATALOG: &[Skill] = &[
     skill!("Linux", CLOUD, []),
     skill!("Git", CLOUD, ["GitHub", "GitLab"]),
     skill!("Network Security", SECURITY, ["firewalls"]),
-    skill!("Penetration Testing", SECURITY, ["pentesting", "pen testing"]),
+    skill!(
+        "Penetration Testing",
+        SECURITY,
+        ["pentesting", "pen testing"]
+    ),
     skill!("Identity and Access Management", SECURITY, ["IAM"]),
-    skill!("Test Automation", QUALITY, ["automated testing", "Selenium", "Cypress"]),
+    skill!(
+        "Test Automation",
+        QUALITY,
+        ["automated testing", "Selenium", "Cypress"]
+    ),
     skill!("Manual Testing", QUALITY, ["test cases"]),
     skill!("Sales", BUSINESS, ["selling", "B2B sales"]),
     skill!("Cold Calling", BUSINESS, []),
     skill!("Lead Generation", BUSINESS, ["prospecting"]),
     skill!("CRM", BUSINESS, ["Salesforce", "HubSpot"]),
     skill!("Negotiation", BUSINESS, ["negotiating"]),
-    skill!("Digital Marketing", BUSINESS, ["SEO", "SEM", "Google Analytics", "GA4"]),
-    skill!("Product Management", BUSINESS, ["product roadmap", "roadmapping"]),
+    skill!(
+        "Digital Marketing",
+        BUSINESS,
+        ["SEO", "SEM", "Google Analytics", "GA4"]
+    ),
+    skill!(
+        "Product Management",
+        BUSINESS,
+        ["product roadmap", "roadmapping"]
+    ),
     skill!("Project Management", PEOPLE, ["Agile", "Scrum"]),
-    skill!("Customer Service", PEOPLE, ["customer support", "customer care"]),
+    skill!(
+        "Customer Service",
+        PEOPLE,
+        ["customer support", "customer care"]
+    ),
     skill!("Communication", PEOPLE, ["communication skills"]),
     skill!("Leadership", PEOPLE, ["team leadership", "mentoring"]),
     skill!("Recruiting", PEOPLE, ["recruitment", "talent acquisition"]),
     skill!("Patient Care", CARE, ["patient-care", "bedside care"]),
-    skill!("Medication Administration", CARE, ["administering medication", "medications"]),
+    skill!(
+        "Medication Administration",
+        CARE,
+        ["administering medication", "medications"]
+    ),
     skill!("Electronic Health Records", CARE, ["EHR", "EMR"]),
     skill!("Infection Control", CARE, []),
     skill!("Accounting", FINANCE, ["bookkeeping", "general ledger"]),
-    skill!("Financial Analysis", FINANCE, ["financial modeling", "forecasting"]),
+    skill!(
+        "Financial Analysis",
+        FINANCE,
+        ["financial modeling", "forecasting"]
+    ),
     skill!("Budgeting", FINANCE, ["budgets"]),
 ];
 
@@ -243,7 +279,10 @@ fn question_id(skill: &str, template: usize) -> String {
 }
 
 fn is_technical(category: &str) -> bool {
-    matches!(category, PROGRAMMING | WEB | DATA | CLOUD | SECURITY | QUALITY)
+    matches!(
+        category,
+        PROGRAMMING | WEB | DATA | CLOUD | SECURITY | QUALITY
+    )
 }
 
 /// The questions the library holds for `skill` up to the difficulty `seniority` calls for.
@@ -405,8 +444,18 @@ mod tests {
         );
         assert_eq!(analysis.seniority, Seniority::Senior);
         let found = names(&analysis);
-        for expected in ["Python", "Django", "Flask", "FastAPI", "Docker", "Kubernetes"] {
-            assert!(found.contains(&expected), "{expected} missing from {found:?}");
+        for expected in [
+            "Python",
+            "Django",
+            "Flask",
+            "FastAPI",
+            "Docker",
+            "Kubernetes",
+        ] {
+            assert!(
+                found.contains(&expected),
+                "{expected} missing from {found:?}"
+            );
         }
     }
 
@@ -421,9 +470,18 @@ mod tests {
 
     #[test]
     fn seniority_comes_from_title_then_years() {
-        assert_eq!(analyze("Junior Analyst", "SQL").seniority, Seniority::Junior);
-        assert_eq!(analyze("Analyst", "SQL, 7 years of experience").seniority, Seniority::Senior);
-        assert_eq!(analyze("Analyst", "SQL, 3 years of experience").seniority, Seniority::Mid);
+        assert_eq!(
+            analyze("Junior Analyst", "SQL").seniority,
+            Seniority::Junior
+        );
+        assert_eq!(
+            analyze("Analyst", "SQL, 7 years of experience").seniority,
+            Seniority::Senior
+        );
+        assert_eq!(
+            analyze("Analyst", "SQL, 3 years of experience").seniority,
+            Seniority::Mid
+        );
     }
 
     #[test]
@@ -439,7 +497,10 @@ mod tests {
     #[test]
     fn the_same_input_gives_the_same_questions() {
         let skill = analyze("Nurse", "Patient care").skills[0];
-        assert_eq!(search(&skill, Seniority::Mid), search(&skill, Seniority::Mid));
+        assert_eq!(
+            search(&skill, Seniority::Mid),
+            search(&skill, Seniority::Mid)
+        );
         assert!(search(&skill, Seniority::Junior).len() < search(&skill, Seniority::Senior).len());
     }
 }

@@ -56,7 +56,10 @@ impl Projector {
                 }
                 Ok(_) => {}
                 Err(error) => {
-                    tracing::error!(error = format!("{error:#}"), "read-model subscription failed; retrying")
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        "read-model subscription failed; retrying"
+                    )
                 }
             }
             let _ = tokio::time::timeout(POLL_INTERVAL, self.committed.notified()).await;
@@ -110,7 +113,9 @@ pub async fn apply_next_batch(db: &Db) -> anyhow::Result<BatchOutcome> {
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(row) = row {
-                changes.statuses.insert(job_id.to_owned(), status_from_row(row)?);
+                changes
+                    .statuses
+                    .insert(job_id.to_owned(), status_from_row(row)?);
             }
         }
         for event in &events {

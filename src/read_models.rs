@@ -126,38 +126,38 @@ pub async fn assessment(
     row.map(assessment_from_row).transpose()
 }
 
-/// Every stored status and assessment, for comparison with a rebuild.
-pub async fn all(
-    db: &Db,
-) -> anyhow::Result<(
-    BTreeMap<String, TaskStatus>,
-    BTreeMap<String, AssessmentRecord>,
-)> {
-    let (status_rows, assessment_rows): (
-        Vec<(String, String, i64, String)>,
-        Vec<(String, String, String, String, String)>,
-    ) = with_pool!(db, |pool| {
-        (
-            sqlx::query_as(
-                "SELECT job_id, organization_id, last_position, view FROM task_status_view",
-            )
+/// Every stored status, by job id, for comparison with a rebuild.
+pub async fn all_statuses(db: &Db) -> anyhow::Result<BTreeMap<String, TaskStatus>> {
+    let rows: Vec<(String, String, i64, String)> = with_pool!(db, |pool| {
+        sqlx::query_as("SELECT job_id, organization_id, last_position, view FROM task_status_view")
             .fetch_all(pool)
-            .await?,
-            sqlx::query_as(
-                "SELECT assessment_id, organization_id, job_id, info, questions FROM assessment_view",
-            )
-            .fetch_all(pool)
-            .await?,
-        )
+            .await?
     });
-    let mut statuses = BTreeMap::new();
-    for (job_id, organization_id, last_position, view) in status_rows {
-        let status = status_from_row((organization_id, last_position, view))?;
-        statuses.insert(job_id, status);
-    }
-    let mut assessments = BTreeMap::new();
-    for (id, organization_id, job_id, info, questions) in assessment_rows {
-        assessments.insert(id, assessment_from_row((organization_id, job_id, info, questions))?);
-    }
-    Ok((statuses, assessments))
+    rows.into_iter()
+        .map(|(job_id, organization_id, last_position, view)| {
+            Ok((
+                job_id,
+                status_from_row((organization_id, last_position, view))?,
+            ))
+        })
+        .collect()
+}
+
+/// Every stored assessment, by id, for comparison with a rebuild.
+pub async fn all_assessments(db: &Db) -> anyhow::Result<BTreeMap<String, AssessmentRecord>> {
+    let rows: Vec<(String, String, String, String, String)> = with_pool!(db, |pool| {
+        sqlx::query_as(
+            "SELECT assessment_id, organization_id, job_id, info, questions FROM assessment_view",
+        )
+        .fetch_all(pool)
+        .await?
+    });
+    rows.into_iter()
+        .map(|(id, organization_id, job_id, info, questions)| {
+            Ok((
+                id,
+                assessment_from_row((organization_id, job_id, info, questions))?,
+            ))
+        })
+        .collect()
 }

@@ -82,7 +82,9 @@ impl Worker {
                     continue;
                 }
                 Ok(None) => {}
-                Err(error) => tracing::error!(error = format!("{error:#}"), "claiming a job failed"),
+                Err(error) => {
+                    tracing::error!(error = format!("{error:#}"), "claiming a job failed")
+                }
             }
             let _ = tokio::time::timeout(Duration::from_secs(1), idle).await;
         }
@@ -136,7 +138,9 @@ impl Worker {
             match renewed {
                 Ok(0) => anyhow::bail!("lease lost"),
                 Ok(_) => {}
-                Err(error) => tracing::warn!(%error, job_id = %claim.job_id, "lease renewal failed"),
+                Err(error) => {
+                    tracing::warn!(%error, job_id = %claim.job_id, "lease renewal failed")
+                }
             }
         }
     }
@@ -210,7 +214,9 @@ impl Worker {
                 .await?;
         }
         progress.step("Analyzing job requirements").await?;
-        progress.log("AI Progress: Analyzing job requirements...").await?;
+        progress
+            .log("AI Progress: Analyzing job requirements...")
+            .await?;
         let analysis = generator::analyze(&request.job_role, &request.job_description);
         if analysis.skills.is_empty() {
             return progress
@@ -250,7 +256,9 @@ impl Worker {
         }
 
         progress.step("Building assessment").await?;
-        progress.log("AI Progress: Building assessment sections...").await?;
+        progress
+            .log("AI Progress: Building assessment sections...")
+            .await?;
         let assembled = generator::assemble(
             uuid::Uuid::new_v4().to_string(),
             &request.job_role,
@@ -284,7 +292,11 @@ struct Progress<'a> {
 
 impl Progress<'_> {
     async fn send(&self, command: TaskExecutionCommand) -> anyhow::Result<()> {
-        match self.bus.execute(self.job_id, self.organization_id, command).await {
+        match self
+            .bus
+            .execute(self.job_id, self.organization_id, command)
+            .await
+        {
             Ok(()) => {}
             // Another worker finished the job meanwhile (a lease taken over): nothing to add.
             Err(AggregateError::UserError(error)) => {

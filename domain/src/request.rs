@@ -117,17 +117,29 @@ mod tests {
 
     #[test]
     fn blank_role_or_description_is_missing() {
-        assert_eq!(JobRole::parse("  "), Err(RequestError::MissingRoleOrDescription));
-        assert_eq!(JobDescription::parse("\n"), Err(RequestError::MissingRoleOrDescription));
+        assert_eq!(
+            JobRole::parse("  "),
+            Err(RequestError::MissingRoleOrDescription)
+        );
+        assert_eq!(
+            JobDescription::parse("\n"),
+            Err(RequestError::MissingRoleOrDescription)
+        );
     }
 
     #[test]
     fn role_and_description_are_trimmed_and_limited() {
         assert_eq!(JobRole::parse(" Nurse ").unwrap().into_inner(), "Nurse");
         let long = "x".repeat(MAX_JOB_DESCRIPTION_CHARS + 1);
-        assert_eq!(JobDescription::parse(&long), Err(RequestError::JobDescriptionTooLong));
+        assert_eq!(
+            JobDescription::parse(&long),
+            Err(RequestError::JobDescriptionTooLong)
+        );
         let long_role = "x".repeat(MAX_JOB_ROLE_CHARS + 1);
-        assert_eq!(JobRole::parse(&long_role), Err(RequestError::JobRoleTooLong));
+        assert_eq!(
+            JobRole::parse(&long_role),
+            Err(RequestError::JobRoleTooLong)
+        );
     }
 
     #[test]
@@ -143,7 +155,13 @@ mod tests {
     fn notification_url_must_be_absolute_http() {
         assert!(NotificationUrl::parse("https://example.com/hook").is_ok());
         assert!(NotificationUrl::parse("http://127.0.0.1:9000/x").is_ok());
-        for bad in ["/relative", "ftp://example.com", "mailto:a@b.c", "https://", "not a url"] {
+        for bad in [
+            "/relative",
+            "ftp://example.com",
+            "mailto:a@b.c",
+            "https://",
+            "not a url",
+        ] {
             assert_eq!(
                 NotificationUrl::parse(bad),
                 Err(RequestError::InvalidNotificationUrl),

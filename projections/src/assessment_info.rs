@@ -98,7 +98,11 @@ impl AssessmentRecord {
                 question_types: question_types(section.questions.iter()),
             })
             .collect();
-        let total_seconds: u32 = assessment.sections.iter().map(|s| s.duration_seconds()).sum();
+        let total_seconds: u32 = assessment
+            .sections
+            .iter()
+            .map(|s| s.duration_seconds())
+            .sum();
         AssessmentRecord {
             organization_id: organization_id.to_owned(),
             job_id: job_id.to_owned(),

@@ -24,7 +24,13 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
     if content_type == "application/json" || content_type.ends_with("+json") {
         Ok(())
@@ -79,8 +85,9 @@ pub async fn generate_assessment(
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     require_json(&headers)?;
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|error| ApiError::BadRequest(format!("Request body is not valid JSON: {error}")))?;
+    let value: Value = serde_json::from_slice(&body).map_err(|error| {
+        ApiError::BadRequest(format!("Request body is not valid JSON: {error}"))
+    })?;
     let Value::Object(fields) = value else {
         return Err(ApiError::BadRequest(
             "Request body must be a JSON object".to_owned(),
@@ -144,7 +151,9 @@ pub async fn assessment_info(
     let record = read_models::assessment(&state.db, &id, &caller.organization_id)
         .await?
         .ok_or(ASSESSMENT_NOT_FOUND)?;
-    Ok(Json(serde_json::to_value(record.info).map_err(anyhow::Error::from)?))
+    Ok(Json(
+        serde_json::to_value(record.info).map_err(anyhow::Error::from)?,
+    ))
 }
 
 /// `GET /api/v2/assessments/{assessment_id}/questions`

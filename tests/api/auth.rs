@@ -19,7 +19,15 @@ on_both_backends!(
 async fn create_key(db: &TestDb, organization: &str) -> Value {
     let (ok, stdout) = cli(
         db,
-        &["api-keys", "create", "--name", "test", "--organization", organization, "--json"],
+        &[
+            "api-keys",
+            "create",
+            "--name",
+            "test",
+            "--organization",
+            organization,
+            "--json",
+        ],
     )
     .await;
     assert!(ok, "{stdout}");
@@ -31,10 +39,22 @@ async fn requests_without_a_valid_key_are_401_on_every_route(backend: Backend) {
     let server = TestServer::start(&db).await;
     let id = uuid::Uuid::new_v4();
     let routes = [
-        (reqwest::Method::POST, "/api/v2/assessments/generate-ai".to_owned()),
-        (reqwest::Method::GET, format!("/api/v2/task-executions/status/{id}")),
-        (reqwest::Method::GET, format!("/api/v2/assessments/{id}/info")),
-        (reqwest::Method::GET, format!("/api/v2/assessments/{id}/questions")),
+        (
+            reqwest::Method::POST,
+            "/api/v2/assessments/generate-ai".to_owned(),
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/v2/task-executions/status/{id}"),
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/v2/assessments/{id}/info"),
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/v2/assessments/{id}/questions"),
+        ),
     ];
     for (method, path) in routes {
         for key in [None, Some("wrong-key"), Some("")] {
@@ -80,7 +100,10 @@ async fn a_revoked_key_is_401(backend: Backend) {
     let key = created["api_key"].as_str().unwrap();
     let id = created["id"].as_str().unwrap();
     let probe = format!("/api/v2/task-executions/status/{}", uuid::Uuid::new_v4());
-    assert_eq!(server.get_with_key(&probe, key).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        server.get_with_key(&probe, key).await.0,
+        StatusCode::NOT_FOUND
+    );
 
     let (ok, _) = cli(&db, &["api-keys", "revoke", id]).await;
     assert!(ok);
@@ -91,7 +114,10 @@ async fn a_revoked_key_is_401(backend: Backend) {
     let (ok, listed) = cli(&db, &["api-keys", "list", "--json"]).await;
     assert!(ok);
     let listed: Vec<Value> = serde_json::from_str(listed.trim()).unwrap();
-    let entry = listed.iter().find(|k| k["id"] == id).expect("revoked key listed");
+    let entry = listed
+        .iter()
+        .find(|k| k["id"] == id)
+        .expect("revoked key listed");
     assert!(entry["revoked_at"].is_string());
     assert!(entry.get("api_key").is_none());
     let (ok, _) = cli(&db, &["api-keys", "revoke", id]).await;
@@ -129,7 +155,10 @@ async fn another_organizations_jobs_and_assessments_are_404(backend: Backend) {
     let (_, body) = json_of(response).await;
     let their_job = body["job_id"].as_str().unwrap();
     let path = format!("/api/v2/task-executions/status/{their_job}");
-    assert_eq!(server.get_with_key(&path, other_key).await.0, StatusCode::OK);
+    assert_eq!(
+        server.get_with_key(&path, other_key).await.0,
+        StatusCode::OK
+    );
     assert_eq!(server.get(&path).await.0, StatusCode::NOT_FOUND);
 }
 
@@ -168,10 +197,17 @@ async fn serve_creates_and_prints_a_first_key_only_when_none_exists(backend: Bac
     let key = first
         .banner
         .iter()
-        .find_map(|line| line.trim().strip_prefix("ak_").map(|rest| format!("ak_{rest}")))
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("ak_")
+                .map(|rest| format!("ak_{rest}"))
+        })
         .expect("a first key is printed");
     let (code, _) = first
-        .get_with_key(&format!("/api/v2/task-executions/status/{}", uuid::Uuid::new_v4()), &key)
+        .get_with_key(
+            &format!("/api/v2/task-executions/status/{}", uuid::Uuid::new_v4()),
+            &key,
+        )
         .await;
     assert_eq!(code, StatusCode::NOT_FOUND, "the printed key works");
     first.kill().await;

@@ -77,7 +77,11 @@ async fn jobs_interrupted_by_sigkill_finish_after_restart_and_views_match_the_lo
             .await;
         assert_eq!(code, reqwest::StatusCode::OK);
     }
-    assert_eq!(terminal_events(&db).await, JOBS as i64, "each job ended once");
+    assert_eq!(
+        terminal_events(&db).await,
+        JOBS as i64,
+        "each job ended once"
+    );
     restarted.kill().await;
 
     let (ok, stdout) = cli(&db, &["replay", "--verify"]).await;

@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{event_count, json_of, seed_request, Backend, ServerOptions, TestDb, TestServer};
+use crate::helpers::{
+    event_count, json_of, seed_request, Backend, ServerOptions, TestDb, TestServer,
+};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -59,7 +61,12 @@ async fn an_accepted_job_is_pending_when_polled_at_once(backend: Backend) {
     );
     assert!(is_seed_timestamp(&status["created_at"]), "{status}");
     assert!(is_seed_timestamp(&status["updated_at"]), "{status}");
-    let fields: BTreeSet<&str> = status.as_object().unwrap().keys().map(String::as_str).collect();
+    let fields: BTreeSet<&str> = status
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let expected: BTreeSet<&str> = [
         "id",
         "type",
@@ -90,16 +97,28 @@ async fn the_seed_request_runs_to_an_assessment_built_from_its_description(backe
     for log in logs {
         assert_eq!(log["task_execution_id"], job_id.as_str());
         assert!(is_seed_timestamp(&log["created_at"]));
-        assert!(log["message"].as_str().unwrap().starts_with("AI Progress: "), "{log}");
+        assert!(
+            log["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("AI Progress: "),
+            "{log}"
+        );
     }
-    let messages: Vec<&str> = logs.iter().map(|l| l["message"].as_str().unwrap()).collect();
+    let messages: Vec<&str> = logs
+        .iter()
+        .map(|l| l["message"].as_str().unwrap())
+        .collect();
     assert!(
-        messages.iter().any(|m| m.starts_with("AI Progress: Searching for skill: ")),
+        messages
+            .iter()
+            .any(|m| m.starts_with("AI Progress: Searching for skill: ")),
         "{messages:?}"
     );
     assert!(
-        messages.iter().any(|m| m.starts_with("AI Progress: Completed search for skill: ")
-            && m.contains("(found ")),
+        messages.iter().any(
+            |m| m.starts_with("AI Progress: Completed search for skill: ") && m.contains("(found ")
+        ),
         "{messages:?}"
     );
 
@@ -129,9 +148,18 @@ async fn the_seed_request_runs_to_an_assessment_built_from_its_description(backe
         .to_lowercase();
     let sections = info["sections"].as_array().unwrap();
     assert!(!sections.is_empty() && sections.len() <= 6);
-    let question_total: u64 = sections.iter().map(|s| s["question_count"].as_u64().unwrap()).sum();
-    let minutes_total: u64 = sections.iter().map(|s| s["duration_minutes"].as_u64().unwrap()).sum();
-    assert_eq!(info["number_of_questions"].as_u64().unwrap(), question_total);
+    let question_total: u64 = sections
+        .iter()
+        .map(|s| s["question_count"].as_u64().unwrap())
+        .sum();
+    let minutes_total: u64 = sections
+        .iter()
+        .map(|s| s["duration_minutes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        info["number_of_questions"].as_u64().unwrap(),
+        question_total
+    );
     assert!(info["total_duration_minutes"].as_u64().unwrap() <= minutes_total);
     assert!(info["total_duration_minutes"].as_u64().unwrap() > 0);
     assert!(info["proctoring"].is_object());
@@ -204,22 +232,102 @@ async fn invalid_requests_get_json_errors_and_write_nothing(backend: Backend) {
         body.to_string()
     };
     let cases: Vec<(String, &str, StatusCode, &str)> = vec![
-        ("{}".into(), "application/json", StatusCode::BAD_REQUEST, REQUIRED),
-        (json!({"job_role": "Dev"}).to_string(), "application/json", StatusCode::BAD_REQUEST, REQUIRED),
-        (json!({"job_description": "Python"}).to_string(), "application/json", StatusCode::BAD_REQUEST, REQUIRED),
-        (json!({"job_role": null, "job_description": "Python"}).to_string(), "application/json", StatusCode::BAD_REQUEST, REQUIRED),
-        (json!({"job_role": 5, "job_description": "Python"}).to_string(), "application/json", StatusCode::BAD_REQUEST, REQUIRED),
-        (json!({"job_role": "Dev", "job_description": ["Python"]}).to_string(), "application/json", StatusCode::BAD_REQUEST, REQUIRED),
-        (json!({"job_role": "  ", "job_description": "Python"}).to_string(), "application/json", StatusCode::BAD_REQUEST, REQUIRED),
-        (json!({"job_role": "Dev", "job_description": "\n\t"}).to_string(), "application/json", StatusCode::BAD_REQUEST, REQUIRED),
-        (valid(json!({"cutoff": 101})), "application/json", StatusCode::BAD_REQUEST, CUTOFF),
-        (valid(json!({"cutoff": -1})), "application/json", StatusCode::BAD_REQUEST, CUTOFF),
-        (valid(json!({"cutoff": "60"})), "application/json", StatusCode::BAD_REQUEST, CUTOFF),
-        (valid(json!({"cutoff": 60.5})), "application/json", StatusCode::BAD_REQUEST, CUTOFF),
-        (valid(json!({"notification_url": "not a url"})), "application/json", StatusCode::BAD_REQUEST, URL),
-        (valid(json!({"notification_url": "ftp://example.com/x"})), "application/json", StatusCode::BAD_REQUEST, URL),
-        (valid(json!({"notification_url": "/relative/path"})), "application/json", StatusCode::BAD_REQUEST, URL),
-        (valid(json!({"notification_url": 42})), "application/json", StatusCode::BAD_REQUEST, URL),
+        (
+            "{}".into(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            REQUIRED,
+        ),
+        (
+            json!({"job_role": "Dev"}).to_string(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            REQUIRED,
+        ),
+        (
+            json!({"job_description": "Python"}).to_string(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            REQUIRED,
+        ),
+        (
+            json!({"job_role": null, "job_description": "Python"}).to_string(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            REQUIRED,
+        ),
+        (
+            json!({"job_role": 5, "job_description": "Python"}).to_string(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            REQUIRED,
+        ),
+        (
+            json!({"job_role": "Dev", "job_description": ["Python"]}).to_string(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            REQUIRED,
+        ),
+        (
+            json!({"job_role": "  ", "job_description": "Python"}).to_string(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            REQUIRED,
+        ),
+        (
+            json!({"job_role": "Dev", "job_description": "\n\t"}).to_string(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            REQUIRED,
+        ),
+        (
+            valid(json!({"cutoff": 101})),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            CUTOFF,
+        ),
+        (
+            valid(json!({"cutoff": -1})),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            CUTOFF,
+        ),
+        (
+            valid(json!({"cutoff": "60"})),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            CUTOFF,
+        ),
+        (
+            valid(json!({"cutoff": 60.5})),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            CUTOFF,
+        ),
+        (
+            valid(json!({"notification_url": "not a url"})),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            URL,
+        ),
+        (
+            valid(json!({"notification_url": "ftp://example.com/x"})),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            URL,
+        ),
+        (
+            valid(json!({"notification_url": "/relative/path"})),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            URL,
+        ),
+        (
+            valid(json!({"notification_url": 42})),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            URL,
+        ),
         (
             valid(json!({"job_description": "x".repeat(20_001)})),
             "application/json",
@@ -232,9 +340,24 @@ async fn invalid_requests_get_json_errors_and_write_nothing(backend: Backend) {
             StatusCode::BAD_REQUEST,
             "job_role must be at most 200 characters",
         ),
-        ("{\"job_role\": ".into(), "application/json", StatusCode::BAD_REQUEST, "Request body is not valid JSON"),
-        ("[1, 2]".into(), "application/json", StatusCode::BAD_REQUEST, "Request body must be a JSON object"),
-        (valid(json!({})), "text/plain", StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json"),
+        (
+            "{\"job_role\": ".into(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "Request body is not valid JSON",
+        ),
+        (
+            "[1, 2]".into(),
+            "application/json",
+            StatusCode::BAD_REQUEST,
+            "Request body must be a JSON object",
+        ),
+        (
+            valid(json!({})),
+            "text/plain",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/json",
+        ),
         (
             valid(json!({"job_description": "y".repeat(70_000)})),
             "application/json",
@@ -267,11 +390,26 @@ async fn unknown_or_malformed_ids_are_404(backend: Backend) {
     let server = TestServer::start(&db).await;
     let unknown = uuid::Uuid::new_v4();
     for (path, message) in [
-        (format!("/api/v2/task-executions/status/{unknown}"), "Task execution not found"),
-        ("/api/v2/task-executions/status/not-a-uuid".to_owned(), "Task execution not found"),
-        (format!("/api/v2/assessments/{unknown}/info"), "Assessment not found"),
-        ("/api/v2/assessments/42/info".to_owned(), "Assessment not found"),
-        (format!("/api/v2/assessments/{unknown}/questions"), "Assessment not found"),
+        (
+            format!("/api/v2/task-executions/status/{unknown}"),
+            "Task execution not found",
+        ),
+        (
+            "/api/v2/task-executions/status/not-a-uuid".to_owned(),
+            "Task execution not found",
+        ),
+        (
+            format!("/api/v2/assessments/{unknown}/info"),
+            "Assessment not found",
+        ),
+        (
+            "/api/v2/assessments/42/info".to_owned(),
+            "Assessment not found",
+        ),
+        (
+            format!("/api/v2/assessments/{unknown}/questions"),
+            "Assessment not found",
+        ),
     ] {
         let (code, body) = server.get(&path).await;
         assert_eq!(code, StatusCode::NOT_FOUND, "{path}");
@@ -288,7 +426,10 @@ async fn unknown_routes_and_methods_get_json_errors(backend: Backend) {
 
     for (method, path) in [
         (reqwest::Method::GET, "/api/v2/assessments/generate-ai"),
-        (reqwest::Method::DELETE, "/api/v2/task-executions/status/abc"),
+        (
+            reqwest::Method::DELETE,
+            "/api/v2/task-executions/status/abc",
+        ),
     ] {
         let response = server
             .client

@@ -93,7 +93,9 @@ impl TestDb {
 
     /// A direct connection, for looking at tables the API does not show.
     pub async fn connect(&self) -> Db {
-        Db::connect(&self.url).await.expect("connect to test database")
+        Db::connect(&self.url)
+            .await
+            .expect("connect to test database")
     }
 }
 

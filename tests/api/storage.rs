@@ -44,7 +44,10 @@ async fn a_jobs_history_is_ordered_positioned_and_complete(backend: Backend) {
         assert_eq!(version, "1.0");
         assert!(!recorded_at.is_empty());
     }
-    assert!(rows.windows(2).all(|w| w[0].1 < w[1].1), "positions increase");
+    assert!(
+        rows.windows(2).all(|w| w[0].1 < w[1].1),
+        "positions increase"
+    );
     let types: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
     assert!(types.contains(&"StepStarted") && types.contains(&"LogAppended"));
 }
@@ -52,7 +55,9 @@ async fn a_jobs_history_is_ordered_positioned_and_complete(backend: Backend) {
 async fn recorded_events_refuse_update_and_delete(backend: Backend) {
     let db = TestDb::new(backend).await;
     let server = TestServer::start(&db).await;
-    let job_id = server.submit(&json!({"job_role": "Analyst", "job_description": "SQL"})).await;
+    let job_id = server
+        .submit(&json!({"job_role": "Analyst", "job_description": "SQL"}))
+        .await;
     server.wait_until_ended(&job_id).await;
     let conn = db.connect().await;
     let before = crate::helpers::event_count(&conn).await;
@@ -65,7 +70,10 @@ async fn recorded_events_refuse_update_and_delete(backend: Backend) {
     let error = update.expect_err("UPDATE must be refused").to_string();
     assert!(error.contains("events are immutable"), "{error}");
     let delete: Result<_, sqlx::Error> = with_pool!(&conn, |pool| {
-        sqlx::query("DELETE FROM events").execute(pool).await.map(|_| ())
+        sqlx::query("DELETE FROM events")
+            .execute(pool)
+            .await
+            .map(|_| ())
     });
     let error = delete.expect_err("DELETE must be refused").to_string();
     assert!(error.contains("events are immutable"), "{error}");

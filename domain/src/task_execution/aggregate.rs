@@ -376,7 +376,13 @@ mod tests {
                 e.event_type()
             })
             .collect();
-        for expected in ["JobRequested", "StepStarted", "LogAppended", "Completed", "Failed"] {
+        for expected in [
+            "JobRequested",
+            "StepStarted",
+            "LogAppended",
+            "Completed",
+            "Failed",
+        ] {
             assert!(names.iter().any(|n| n == expected), "{expected}");
         }
     }
