@@ -15,6 +15,8 @@ use cqrs_es::Aggregate;
 use serde_json::Value;
 use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection, Transaction};
 
+use crate::db::Db;
+
 /// One row of the events table.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredEvent {
@@ -78,8 +80,8 @@ pub struct Cursor {
     pub position: i64,
 }
 
-/// Log reads on one connection of either backend, so they can share a transaction with the
-/// writes that depend on them.
+/// Commit-ordered log reads on one connection of either backend, so they can share a
+/// transaction with the writes that depend on them.
 pub trait LogConnection: Send {
     /// Up to `limit` events after `after`, in commit order, never skipping one that commits
     /// later with a lower position.
@@ -87,12 +89,6 @@ pub trait LogConnection: Send {
         &mut self,
         after: Cursor,
         limit: i64,
-    ) -> impl Future<Output = sqlx::Result<Vec<StoredEvent>>> + Send;
-
-    /// Every event of one job, in sequence order.
-    fn job_events(
-        &mut self,
-        job_id: &str,
     ) -> impl Future<Output = sqlx::Result<Vec<StoredEvent>>> + Send;
 }
 
@@ -120,18 +116,6 @@ impl LogConnection for PgConnection {
             .fetch_all(self)
             .await
     }
-
-    async fn job_events(&mut self, job_id: &str) -> sqlx::Result<Vec<StoredEvent>> {
-        let sql = format!(
-            "SELECT {PG_COLUMNS} FROM events
-             WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence"
-        );
-        sqlx::query_as(&sql)
-            .bind(TaskExecution::TYPE)
-            .bind(job_id)
-            .fetch_all(self)
-            .await
-    }
 }
 
 impl LogConnection for SqliteConnection {
@@ -146,18 +130,6 @@ impl LogConnection for SqliteConnection {
             .bind(TaskExecution::TYPE)
             .bind(after.position)
             .bind(limit)
-            .fetch_all(self)
-            .await
-    }
-
-    async fn job_events(&mut self, job_id: &str) -> sqlx::Result<Vec<StoredEvent>> {
-        let sql = format!(
-            "SELECT {SQLITE_COLUMNS} FROM events
-             WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence"
-        );
-        sqlx::query_as(&sql)
-            .bind(TaskExecution::TYPE)
-            .bind(job_id)
             .fetch_all(self)
             .await
     }
@@ -187,10 +159,21 @@ impl WritePool for sqlx::SqlitePool {
 }
 
 /// A job's events decoded, oldest first.
-pub async fn load_job(db: &crate::db::Db, job_id: &str) -> anyhow::Result<Vec<DecodedEvent>> {
-    let stored = crate::with_pool!(db, |pool| {
-        let mut conn = pool.acquire().await?;
-        conn.job_events(job_id).await?
+pub async fn load_job(db: &Db, job_id: &str) -> anyhow::Result<Vec<DecodedEvent>> {
+    let columns = match db {
+        Db::Postgres(_) => PG_COLUMNS,
+        Db::Sqlite(_) => SQLITE_COLUMNS,
+    };
+    let sql = format!(
+        "SELECT {columns} FROM events
+         WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence"
+    );
+    let stored: Vec<StoredEvent> = crate::with_pool!(db, |pool| {
+        sqlx::query_as(&sql)
+            .bind(TaskExecution::TYPE)
+            .bind(job_id)
+            .fetch_all(pool)
+            .await?
     });
     stored.into_iter().map(DecodedEvent::decode).collect()
 }

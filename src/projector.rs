@@ -19,6 +19,8 @@ pub const READ_MODELS: &str = "read_models";
 const BATCH_SIZE: i64 = 500;
 /// How often the log is checked when no commit has woken the runner (other instances write too).
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// Pause after a failed batch (database down, an event that cannot be read) before retrying.
+const RETRY_DELAY: Duration = Duration::from_secs(1);
 
 pub struct Projector {
     db: Db,
@@ -59,7 +61,8 @@ impl Projector {
                     tracing::error!(
                         error = format!("{error:#}"),
                         "read-model subscription failed; retrying"
-                    )
+                    );
+                    tokio::time::sleep(RETRY_DELAY).await;
                 }
             }
             let _ = tokio::time::timeout(POLL_INTERVAL, self.committed.notified()).await;

@@ -44,10 +44,8 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
     let jobs_queued = Arc::new(Notify::new());
     let bus = CommandBus::new(&db, committed.clone());
 
-    let mut background = vec![tokio::spawn(
-        Projector::new(db.clone(), committed, jobs_queued.clone()).run(),
-    )];
-    background.extend(Worker::new(db.clone(), bus.clone(), config.worker, jobs_queued).spawn());
+    let projector = tokio::spawn(Projector::new(db.clone(), committed, jobs_queued.clone()).run());
+    let workers = Worker::new(db.clone(), bus.clone(), config.worker, jobs_queued).spawn();
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -60,9 +58,9 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
-    for task in background {
-        task.abort();
-    }
+    // Everything the background tasks write is transactional: stopping them mid-way is safe.
+    workers.shutdown().await;
+    projector.abort();
     served.context("HTTP server failed")
 }
 

@@ -65,11 +65,12 @@ impl Worker {
     }
 
     /// Starts `concurrency` worker loops (none for 0).
-    pub fn spawn(self) -> Vec<JoinHandle<()>> {
+    pub fn spawn(self) -> RunningWorkers {
         let worker = Arc::new(self);
-        (0..worker.config.concurrency)
+        let tasks = (0..worker.config.concurrency)
             .map(|slot| tokio::spawn(worker.clone().run_slot(slot)))
-            .collect()
+            .collect();
+        RunningWorkers { worker, tasks }
     }
 
     async fn run_slot(self: Arc<Self>, slot: usize) {
@@ -278,6 +279,42 @@ impl Worker {
                 progress.complete(assessment).await
             }
             Err(error) => progress.fail(error.to_string()).await,
+        }
+    }
+}
+
+/// The worker loops of this process.
+pub struct RunningWorkers {
+    worker: Arc<Worker>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningWorkers {
+    /// Stops the loops and gives up their leases, so the interrupted jobs are claimed again at
+    /// once (by another instance, or by this one after a restart) instead of after the lease.
+    pub async fn shutdown(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        let released = with_pool!(&self.worker.db, |pool| {
+            sqlx::query(
+                "UPDATE job_queue SET lease_owner = NULL, lease_expires_ms = NULL
+                 WHERE state = 'pending' AND lease_owner LIKE $1",
+            )
+            .bind(format!("{}/%", self.worker.instance))
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected())
+        });
+        match released {
+            Ok(count) if count > 0 => {
+                tracing::info!(count, "released the leases of interrupted jobs")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "releasing leases at shutdown failed"),
         }
     }
 }

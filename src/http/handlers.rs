@@ -11,7 +11,7 @@ use assessment_domain::{
     Cutoff, JobDescription, JobRequested, JobRole, NotificationUrl, RequestError,
     TaskExecutionCommand,
 };
-use assessment_projections::TaskStatusView;
+use assessment_projections::{AssessmentInfo, AssessmentRecord, TaskStatusView};
 
 use super::error::ApiError;
 use super::AppState;
@@ -139,21 +139,27 @@ pub async fn task_status(
         .ok_or(NOT_FOUND)
 }
 
-const ASSESSMENT_NOT_FOUND: ApiError = ApiError::NotFound("Assessment not found");
+/// The caller's assessment `raw_id`, or 404.
+async fn find_assessment(
+    state: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+) -> Result<AssessmentRecord, ApiError> {
+    const NOT_FOUND: ApiError = ApiError::NotFound("Assessment not found");
+    let id = canonical_id(raw_id).ok_or(NOT_FOUND)?;
+    read_models::assessment(&state.db, &id, &caller.organization_id)
+        .await?
+        .ok_or(NOT_FOUND)
+}
 
 /// `GET /api/v2/assessments/{assessment_id}/info`
 pub async fn assessment_info(
     State(state): State<AppState>,
     caller: Caller,
     Path(assessment_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let id = canonical_id(&assessment_id).ok_or(ASSESSMENT_NOT_FOUND)?;
-    let record = read_models::assessment(&state.db, &id, &caller.organization_id)
-        .await?
-        .ok_or(ASSESSMENT_NOT_FOUND)?;
-    Ok(Json(
-        serde_json::to_value(record.info).map_err(anyhow::Error::from)?,
-    ))
+) -> Result<Json<AssessmentInfo>, ApiError> {
+    let record = find_assessment(&state, &caller, &assessment_id).await?;
+    Ok(Json(record.info))
 }
 
 /// `GET /api/v2/assessments/{assessment_id}/questions`
@@ -162,10 +168,7 @@ pub async fn assessment_questions(
     caller: Caller,
     Path(assessment_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = canonical_id(&assessment_id).ok_or(ASSESSMENT_NOT_FOUND)?;
-    let record = read_models::assessment(&state.db, &id, &caller.organization_id)
-        .await?
-        .ok_or(ASSESSMENT_NOT_FOUND)?;
+    let record = find_assessment(&state, &caller, &assessment_id).await?;
     Ok(Json(json!({
         "assessment_id": record.info.id,
         "number_of_questions": record.questions.len(),
