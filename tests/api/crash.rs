@@ -9,7 +9,10 @@ use serde_json::json;
 use crate::helpers::{cli, eventually, random_key, Backend, ServerOptions, TestDb, TestServer};
 use crate::on_both_backends;
 
-on_both_backends!(jobs_interrupted_by_sigkill_finish_after_restart_and_views_match_the_log);
+on_both_backends!(
+    jobs_interrupted_by_sigkill_finish_after_restart_and_views_match_the_log,
+    a_graceful_shutdown_hands_interrupted_jobs_back_at_once,
+);
 
 const JOBS: usize = 6;
 
@@ -86,4 +89,37 @@ async fn jobs_interrupted_by_sigkill_finish_after_restart_and_views_match_the_lo
 
     let (ok, stdout) = cli(&db, &["replay", "--verify"]).await;
     assert!(ok, "views differ from a rebuild:\n{stdout}");
+}
+
+async fn a_graceful_shutdown_hands_interrupted_jobs_back_at_once(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let key = random_key();
+    // A lease far longer than the test: only a released lease lets the job run again.
+    let options = |delay: u64| {
+        ServerOptions {
+            bootstrap_key: Some(key.clone()),
+            env: Vec::new(),
+        }
+        .env("JOB_LEASE_SECONDS", 600)
+        .env("WORKER_STEP_DELAY_MS", delay)
+    };
+    let server = TestServer::start_with(&db, options(200)).await;
+    let job_id = server
+        .submit(&json!({"job_role": "Data Analyst", "job_description": "SQL, Excel, Tableau"}))
+        .await;
+    eventually(Duration::from_secs(30), || async {
+        (server.status(&job_id).await["status"] == "processing").then_some(())
+    })
+    .await;
+    server.terminate().await;
+    assert_eq!(terminal_events(&db).await, 0, "the job was interrupted");
+
+    let restarted = TestServer::start_with(&db, options(0)).await;
+    let status = restarted.wait_until_ended(&job_id).await;
+    assert_eq!(status["status"], "completed", "{status}");
+    let messages = status["recent_logs"].to_string();
+    assert!(
+        messages.contains("Resuming after an interruption"),
+        "{messages}"
+    );
 }

@@ -211,6 +211,21 @@ impl TestServer {
         self.child.kill().await.expect("kill the service");
     }
 
+    /// SIGTERM, then waits for a clean exit.
+    pub async fn terminate(mut self) {
+        let pid = self.child.id().expect("running service").to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+        let exit = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("the service stops within 30 s of SIGTERM")
+            .expect("wait for the service");
+        assert!(exit.success(), "graceful shutdown exits cleanly: {exit}");
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
