@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::api_keys::{self, DEFAULT_ORGANIZATION};
 use crate::db::{Db, DEFAULT_SQLITE_URL};
+use crate::generator::llm::LlmConfig;
 use crate::replay;
 use crate::server::{self, ServeConfig};
 use crate::worker::WorkerConfig;
@@ -35,6 +36,13 @@ enum Command {
     ApiKeys(ApiKeysCommand),
     /// Rebuild the read models from the event log and compare them with the stored ones.
     Replay(ReplayArgs),
+    /// Measure skill extraction on the benchmark job descriptions (no database needed).
+    #[command(name = "quality-benchmark")]
+    QualityBenchmark {
+        /// A benchmark file instead of the embedded `data/benchmark/jobs.json`.
+        #[arg(long)]
+        file: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -58,6 +66,22 @@ struct ServeArgs {
     /// An API key to accept (created in the default organization if missing).
     #[arg(long, env = "BOOTSTRAP_API_KEY", hide_env_values = true)]
     bootstrap_api_key: Option<String>,
+    /// Base URL of an OpenAI-compatible API (e.g. `https://host/v1`); with a model and a key it
+    /// refines skill extraction and writes extra questions.
+    #[arg(long, env = "LLM_BASE_URL")]
+    llm_base_url: Option<String>,
+    /// Model name sent to the LLM API.
+    #[arg(long, env = "LLM_MODEL")]
+    llm_model: Option<String>,
+    /// Key for the LLM API.
+    #[arg(long, env = "LLM_API_KEY", hide_env_values = true)]
+    llm_api_key: Option<String>,
+    /// Seconds one LLM call may take.
+    #[arg(long, env = "LLM_TIMEOUT_SECONDS", default_value_t = 20)]
+    llm_timeout_seconds: u64,
+    /// Retries of a failed LLM call (timeouts, 429, 5xx, answers off the schema).
+    #[arg(long, env = "LLM_MAX_RETRIES", default_value_t = 2)]
+    llm_max_retries: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +116,10 @@ struct ReplayArgs {
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
+        if let Some(Command::QualityBenchmark { file }) = &self.command {
+            crate::quality::run(file.as_deref())?;
+            return Ok(ExitCode::SUCCESS);
+        }
         let url = self
             .database_url
             .unwrap_or_else(|| DEFAULT_SQLITE_URL.to_owned());
@@ -111,6 +139,7 @@ impl Cli {
             }
             Command::ApiKeys(command) => run_api_keys(&db, command).await,
             Command::Replay(args) => replay::run(&db, args.verify).await,
+            Command::QualityBenchmark { .. } => unreachable!("handled before connecting"),
         }
     }
 }
@@ -127,9 +156,26 @@ impl ServeArgs {
     }
 
     fn into_config(self) -> ServeConfig {
+        let llm = match (self.llm_base_url, self.llm_model, self.llm_api_key) {
+            (Some(base_url), Some(model), Some(api_key)) => Some(LlmConfig {
+                base_url,
+                model,
+                api_key,
+                timeout: Duration::from_secs(self.llm_timeout_seconds.max(1)),
+                max_retries: self.llm_max_retries,
+            }),
+            (None, None, None) => None,
+            _ => {
+                tracing::warn!(
+                    "LLM_BASE_URL, LLM_MODEL and LLM_API_KEY must all be set to use a language                      model; going on without one"
+                );
+                None
+            }
+        };
         ServeConfig {
             listen: self.listen,
             bootstrap_api_key: self.bootstrap_api_key,
+            llm,
             worker: WorkerConfig {
                 concurrency: self.worker_concurrency,
                 lease: Duration::from_secs(self.job_lease_seconds.max(1)),

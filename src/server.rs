@@ -10,14 +10,18 @@ use tokio::sync::Notify;
 use crate::api_keys;
 use crate::commands::CommandBus;
 use crate::db::Db;
+use crate::generator::llm::{LlmClient, LlmConfig};
+use crate::generator::Engine;
 use crate::http::{self, AppState};
 use crate::projector::Projector;
 use crate::worker::{Worker, WorkerConfig};
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServeConfig {
     pub listen: SocketAddr,
+    /// Secret: never logged.
     pub bootstrap_api_key: Option<String>,
+    pub llm: Option<LlmConfig>,
     pub worker: WorkerConfig,
 }
 
@@ -40,12 +44,25 @@ async fn ensure_api_key(db: &Db, bootstrap: Option<&str>) -> anyhow::Result<()> 
 pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
     ensure_api_key(&db, config.bootstrap_api_key.as_deref()).await?;
 
+    let engine = Arc::new(Engine::embedded().context("loading the question library")?);
+    let llm = config.llm.map(LlmClient::new).transpose()?;
+    if let Some(model) = &llm {
+        tracing::info!(model = ?model, "language model enabled");
+    }
     let committed = Arc::new(Notify::new());
     let jobs_queued = Arc::new(Notify::new());
     let bus = CommandBus::new(&db, committed.clone());
 
     let projector = tokio::spawn(Projector::new(db.clone(), committed, jobs_queued.clone()).run());
-    let workers = Worker::new(db.clone(), bus.clone(), config.worker, jobs_queued).spawn();
+    let workers = Worker::new(
+        db.clone(),
+        bus.clone(),
+        engine.clone(),
+        llm,
+        config.worker,
+        jobs_queued,
+    )
+    .spawn();
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -54,7 +71,7 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
     println!("listening on http://{address}");
     tracing::info!(%address, database = db.backend_name(), "assessment service started");
 
-    let app = http::router(AppState { db, bus });
+    let app = http::router(AppState { db, bus, engine });
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;

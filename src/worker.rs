@@ -9,7 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use assessment_domain::{Lifecycle, TaskExecution, TaskExecutionCommand, TaskExecutionEvent};
+use assessment_domain::{
+    Assessment, Difficulty, JobRequested, Lifecycle, Question, TaskExecution, TaskExecutionCommand,
+    TaskExecutionEvent,
+};
 use chrono::Utc;
 use cqrs_es::{Aggregate, AggregateError};
 use tokio::sync::Notify;
@@ -18,7 +21,8 @@ use tokio::task::JoinHandle;
 use crate::commands::CommandBus;
 use crate::db::Db;
 use crate::event_log;
-use crate::generator::{self, GenerationError};
+use crate::generator::llm::{LlmClient, LlmError};
+use crate::generator::{analysis, assembly, Engine, Found, GenerationError};
 use crate::with_pool;
 
 #[derive(Debug, Clone)]
@@ -44,6 +48,8 @@ struct Claim {
 pub struct Worker {
     db: Db,
     bus: CommandBus,
+    engine: Arc<Engine>,
+    llm: Option<LlmClient>,
     config: WorkerConfig,
     jobs_queued: Arc<Notify>,
     instance: String,
@@ -54,10 +60,19 @@ fn now_ms() -> i64 {
 }
 
 impl Worker {
-    pub fn new(db: Db, bus: CommandBus, config: WorkerConfig, jobs_queued: Arc<Notify>) -> Self {
+    pub fn new(
+        db: Db,
+        bus: CommandBus,
+        engine: Arc<Engine>,
+        llm: Option<LlmClient>,
+        config: WorkerConfig,
+        jobs_queued: Arc<Notify>,
+    ) -> Self {
         Self {
             db,
             bus,
+            engine,
+            llm,
             config,
             jobs_queued,
             instance: uuid::Uuid::new_v4().to_string(),
@@ -214,73 +229,177 @@ impl Worker {
                 ))
                 .await?;
         }
+        let outcome = self.generate(request, &progress).await?;
+        match outcome {
+            Ok(assessment) => progress.complete(assessment).await,
+            Err(error) => progress.fail(error.to_string()).await,
+        }
+    }
+
+    /// The generation pipeline, reporting each step. The outer error is an interruption (the
+    /// job is retried); the inner one is a job that cannot be generated (it fails).
+    async fn generate(
+        &self,
+        request: &JobRequested,
+        progress: &Progress<'_>,
+    ) -> anyhow::Result<Result<Assessment, GenerationError>> {
+        let engine = &self.engine;
+        let taxonomy = &engine.taxonomy;
+        let options = &request.options;
         progress.step("Analyzing job requirements").await?;
         progress
             .log("AI Progress: Analyzing job requirements...")
             .await?;
-        let analysis = generator::analyze(&request.job_role, &request.job_description);
-        if analysis.skills.is_empty() {
-            return progress
-                .fail(GenerationError::NoRecognizableSkills.to_string())
-                .await;
+        let must_have: Vec<usize> = options
+            .skills
+            .iter()
+            .filter_map(|name| taxonomy.lookup(name))
+            .collect();
+        let mut analysis = analysis::analyze(
+            taxonomy,
+            &request.job_role,
+            &request.job_description,
+            &must_have,
+            options.experience_level,
+        );
+        let mut llm = self.llm.as_ref();
+        if let Some(model) = llm {
+            match model
+                .extract_skills(&request.job_role, &request.job_description)
+                .await
+            {
+                Ok(names) => {
+                    let added = analysis.add_skills(taxonomy, &names);
+                    let added: Vec<&str> = added
+                        .iter()
+                        .map(|i| taxonomy.skill(*i).name.as_str())
+                        .collect();
+                    progress
+                        .log(format!(
+                            "AI Progress: Language model reviewed the skills (added: {})",
+                            if added.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                added.join(", ")
+                            }
+                        ))
+                        .await?;
+                }
+                Err(error) => {
+                    llm = None;
+                    progress.log(llm_fallback(&error)).await?;
+                }
+            }
         }
-        let names: Vec<&str> = analysis.skills.iter().map(|s| s.name).collect();
+        if analysis.skills.is_empty() {
+            return Ok(Err(GenerationError::NoRecognizableSkills));
+        }
+        let names: Vec<&str> = analysis
+            .skills
+            .iter()
+            .map(|s| taxonomy.skill(s.skill).name.as_str())
+            .collect();
         progress
             .log(format!(
-                "AI Progress: Identified {} skills ({} level): {}",
+                "AI Progress: Identified {} skills for a {} {} role: {}",
                 names.len(),
                 analysis.seniority.as_str(),
+                analysis.role_family.map_or("general", |f| f.as_str()),
                 names.join(", ")
             ))
             .await?;
 
         progress.step("Searching question library").await?;
+        let difficulties = assembly::searched_difficulties(analysis.seniority);
+        let context = format!("{}\n{}", request.job_role, request.job_description);
+        let wanted = options.question_count.unwrap_or(20) as usize / analysis.skills.len() + 1;
         let total = analysis.skills.len();
         let mut found = Vec::with_capacity(total);
-        for (index, skill) in analysis.skills.iter().enumerate() {
+        for (index, ranked) in analysis.skills.iter().enumerate() {
+            let name = &taxonomy.skill(ranked.skill).name;
             progress
                 .log(format!(
-                    "AI Progress: Searching for skill: {} ({}/{total})",
-                    skill.name,
+                    "AI Progress: Searching for skill: {name} ({}/{total})",
                     index + 1
                 ))
                 .await?;
-            let questions = generator::search(skill, analysis.seniority);
+            let hits = engine.library.search(name, &difficulties, &context)?;
+            let mut questions: Vec<Question> =
+                hits.into_iter().map(|hit| hit.question.clone()).collect();
             progress
                 .log(format!(
-                    "AI Progress: Completed search for skill: {} (found {} results)",
-                    skill.name,
+                    "AI Progress: Completed search for skill: {name} (found {} results)",
                     questions.len()
                 ))
                 .await?;
-            found.push((*skill, questions));
+            if let Some(model) = llm.filter(|_| questions.len() < wanted) {
+                let hardest = *difficulties.last().unwrap_or(&Difficulty::Medium);
+                let missing = wanted - questions.len();
+                match model
+                    .write_questions(&request.job_role, name, hardest, missing)
+                    .await
+                {
+                    Ok(extra) => {
+                        progress
+                            .log(format!(
+                                "AI Progress: Language model wrote {} extra questions for skill: {name}",
+                                extra.len()
+                            ))
+                            .await?;
+                        questions.extend(extra);
+                    }
+                    Err(error) => {
+                        llm = None;
+                        progress.log(llm_fallback(&error)).await?;
+                    }
+                }
+            }
+            found.push(Found {
+                skill: ranked.skill,
+                questions,
+            });
         }
 
         progress.step("Building assessment").await?;
         progress
             .log("AI Progress: Building assessment sections...")
             .await?;
-        let assembled = generator::assemble(
-            uuid::Uuid::new_v4().to_string(),
-            &request.job_role,
-            request.cutoff,
+        let assembled = assembly::assemble(
+            taxonomy,
+            &assembly::Request {
+                assessment_id: uuid::Uuid::new_v4().to_string(),
+                job_role: &request.job_role,
+                cutoff: request.cutoff,
+                options,
+            },
             &analysis,
-            found,
+            &found,
         );
-        match assembled {
-            Ok(assessment) => {
-                progress
-                    .log(format!(
-                        "AI Progress: Assessment ready: {} questions in {} sections",
-                        assessment.questions().count(),
-                        assessment.sections.len()
-                    ))
-                    .await?;
-                progress.complete(assessment).await
-            }
-            Err(error) => progress.fail(error.to_string()).await,
-        }
+        let assessment = match assembled {
+            Ok(assessment) => assessment,
+            Err(error) => return Ok(Err(error.into())),
+        };
+        let minutes = assessment
+            .sections
+            .iter()
+            .map(|s| s.duration_seconds())
+            .sum::<u32>()
+            .div_ceil(60);
+        progress
+            .log(format!(
+                "AI Progress: Assessment ready: {} questions in {} sections, {minutes} minutes",
+                assessment.questions().count(),
+                assessment.sections.len()
+            ))
+            .await?;
+        Ok(Ok(assessment))
     }
+}
+
+fn llm_fallback(error: &LlmError) -> String {
+    format!(
+        "AI Progress: Language model unavailable ({error}); continuing with the built-in engine"
+    )
 }
 
 /// The worker loops of this process.

@@ -62,6 +62,22 @@ pub struct Question {
     pub rubric: Option<String>,
     /// The time a candidate is expected to need.
     pub duration_seconds: u32,
+    /// Programming language of a coding question.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Code the candidate starts from (coding questions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starter_code: Option<String>,
+    /// Cases a coding answer must pass.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test_cases: Vec<TestCase>,
+}
+
+/// One input and the output a correct solution gives for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestCase {
+    pub input: String,
+    pub expected_output: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -75,6 +91,18 @@ pub enum QuestionType {
 }
 
 impl QuestionType {
+    pub const ALL: [QuestionType; 5] = [
+        QuestionType::MultipleChoice,
+        QuestionType::MultipleSelect,
+        QuestionType::TrueFalse,
+        QuestionType::Coding,
+        QuestionType::Subjective,
+    ];
+
+    pub fn parse(text: &str) -> Option<QuestionType> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             QuestionType::MultipleChoice => "multiple_choice",
@@ -94,6 +122,18 @@ pub enum Difficulty {
     Hard,
 }
 
+impl Difficulty {
+    pub const ALL: [Difficulty; 3] = [Difficulty::Easy, Difficulty::Medium, Difficulty::Hard];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Difficulty::Easy => "easy",
+            Difficulty::Medium => "medium",
+            Difficulty::Hard => "hard",
+        }
+    }
+}
+
 /// How the candidate is watched while taking the assessment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Proctoring {
@@ -104,4 +144,13 @@ pub struct Proctoring {
     pub copy_paste_blocked: bool,
     pub randomize_question_order: bool,
     pub randomize_option_order: bool,
+    /// Record the screen for review (senior and technical roles).
+    #[serde(default)]
+    pub screen_recording: bool,
+    /// Check the candidate's identity document before the start.
+    #[serde(default)]
+    pub identity_verification: bool,
+    /// Paste is allowed inside the code editor of coding questions even when blocked elsewhere.
+    #[serde(default)]
+    pub allow_paste_in_code_editor: bool,
 }

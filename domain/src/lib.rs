@@ -8,8 +8,13 @@ pub mod assessment;
 pub mod request;
 pub mod task_execution;
 
-pub use assessment::{Assessment, Difficulty, Proctoring, Question, QuestionType, Section};
-pub use request::{Cutoff, JobDescription, JobRole, NotificationUrl, RequestError};
+pub use assessment::{
+    Assessment, Difficulty, Proctoring, Question, QuestionType, Section, TestCase,
+};
+pub use request::{
+    Cutoff, ExperienceLevel, GenerationOptions, JobDescription, JobRole, NotificationUrl,
+    RequestError,
+};
 pub use task_execution::{
     JobRequested, Lifecycle, TaskExecution, TaskExecutionCommand, TaskExecutionError,
     TaskExecutionEvent,

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::QuestionType;
+
 /// Longest accepted job role, in characters.
 pub const MAX_JOB_ROLE_CHARS: usize = 200;
 /// Longest accepted job description, in characters.
@@ -25,6 +27,139 @@ pub enum RequestError {
     InvalidCutoff,
     #[error("notification_url must be an absolute http or https URL")]
     InvalidNotificationUrl,
+    #[error("experience_level must be one of: junior, mid, senior")]
+    InvalidExperienceLevel,
+    #[error("question_count must be an integer between {MIN_QUESTIONS} and {MAX_QUESTIONS}")]
+    InvalidQuestionCount,
+    #[error("duration_minutes must be an integer between {MIN_DURATION_MINUTES} and {MAX_DURATION_MINUTES}")]
+    InvalidDuration,
+    #[error("question_types must be a non-empty list of: multiple_choice, multiple_select, true_false, coding, subjective")]
+    InvalidQuestionTypes,
+    #[error("skills must be a list of at most {MAX_REQUESTED_SKILLS} skill names")]
+    InvalidSkills,
+    #[error("unknown skills: {0} (GET /api/v2/skills lists the known ones)")]
+    UnknownSkills(String),
+    #[error("language must be one of: {}", CODING_LANGUAGES.join(", "))]
+    InvalidLanguage,
+}
+
+/// Fewest and most questions a request may ask for.
+pub const MIN_QUESTIONS: i64 = 5;
+pub const MAX_QUESTIONS: i64 = 60;
+/// Shortest and longest assessment a request may ask for, in minutes.
+pub const MIN_DURATION_MINUTES: i64 = 10;
+pub const MAX_DURATION_MINUTES: i64 = 180;
+/// Most must-have skills a request may name.
+pub const MAX_REQUESTED_SKILLS: usize = 10;
+/// Languages coding questions can be written in.
+pub const CODING_LANGUAGES: [&str; 18] = [
+    "python",
+    "javascript",
+    "typescript",
+    "java",
+    "go",
+    "rust",
+    "cpp",
+    "csharp",
+    "c",
+    "ruby",
+    "php",
+    "kotlin",
+    "swift",
+    "scala",
+    "r",
+    "bash",
+    "sql",
+    "dart",
+];
+
+/// Seniority a request may impose instead of the one read from the description.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExperienceLevel {
+    Junior,
+    Mid,
+    Senior,
+}
+
+impl ExperienceLevel {
+    pub fn parse(text: &str) -> Result<Self, RequestError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "junior" | "entry" | "entry_level" => Ok(ExperienceLevel::Junior),
+            "mid" | "intermediate" | "mid_level" => Ok(ExperienceLevel::Mid),
+            "senior" | "lead" => Ok(ExperienceLevel::Senior),
+            _ => Err(RequestError::InvalidExperienceLevel),
+        }
+    }
+}
+
+/// Optional controls over what the generator builds. All default to "decide from the job".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GenerationOptions {
+    pub experience_level: Option<ExperienceLevel>,
+    pub question_count: Option<u32>,
+    pub duration_minutes: Option<u32>,
+    /// Only these question types (empty: any).
+    pub question_types: Vec<QuestionType>,
+    /// Must-have skills, as canonical taxonomy names.
+    pub skills: Vec<String>,
+    /// Language of the role's coding questions.
+    pub language: Option<String>,
+}
+
+impl GenerationOptions {
+    pub fn parse_question_count(value: i64) -> Result<u32, RequestError> {
+        if (MIN_QUESTIONS..=MAX_QUESTIONS).contains(&value) {
+            Ok(value as u32)
+        } else {
+            Err(RequestError::InvalidQuestionCount)
+        }
+    }
+
+    pub fn parse_duration(value: i64) -> Result<u32, RequestError> {
+        if (MIN_DURATION_MINUTES..=MAX_DURATION_MINUTES).contains(&value) {
+            Ok(value as u32)
+        } else {
+            Err(RequestError::InvalidDuration)
+        }
+    }
+
+    pub fn parse_question_types<'a>(
+        names: impl IntoIterator<Item = Option<&'a str>>,
+    ) -> Result<Vec<QuestionType>, RequestError> {
+        let mut kinds = Vec::new();
+        for name in names {
+            let kind = name
+                .and_then(QuestionType::parse)
+                .ok_or(RequestError::InvalidQuestionTypes)?;
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        if kinds.is_empty() {
+            return Err(RequestError::InvalidQuestionTypes);
+        }
+        Ok(kinds)
+    }
+
+    pub fn parse_language(text: &str) -> Result<String, RequestError> {
+        let lower = text.trim().to_ascii_lowercase();
+        let canonical = match lower.as_str() {
+            "c++" => "cpp",
+            "c#" => "csharp",
+            "golang" => "go",
+            "js" | "node" | "node.js" => "javascript",
+            "ts" => "typescript",
+            "shell" | "sh" => "bash",
+            other => other,
+        };
+        CODING_LANGUAGES
+            .iter()
+            .find(|known| **known == canonical)
+            .map(|known| (*known).to_owned())
+            .ok_or(RequestError::InvalidLanguage)
+    }
 }
 
 /// The job title, trimmed and non-empty.
@@ -149,6 +284,29 @@ mod tests {
         assert_eq!(Cutoff::parse(Some(100)).unwrap().value(), 100);
         assert_eq!(Cutoff::parse(Some(101)), Err(RequestError::InvalidCutoff));
         assert_eq!(Cutoff::parse(Some(-1)), Err(RequestError::InvalidCutoff));
+    }
+
+    #[test]
+    fn generation_controls_are_checked() {
+        assert_eq!(
+            ExperienceLevel::parse("Senior"),
+            Ok(ExperienceLevel::Senior)
+        );
+        assert_eq!(
+            ExperienceLevel::parse("guru"),
+            Err(RequestError::InvalidExperienceLevel)
+        );
+        assert_eq!(GenerationOptions::parse_question_count(5), Ok(5));
+        assert!(GenerationOptions::parse_question_count(61).is_err());
+        assert!(GenerationOptions::parse_duration(9).is_err());
+        assert_eq!(
+            GenerationOptions::parse_question_types([Some("coding"), Some("coding")]),
+            Ok(vec![QuestionType::Coding])
+        );
+        assert!(GenerationOptions::parse_question_types([Some("essay")]).is_err());
+        assert!(GenerationOptions::parse_question_types([]).is_err());
+        assert_eq!(GenerationOptions::parse_language("C++").unwrap(), "cpp");
+        assert!(GenerationOptions::parse_language("cobol").is_err());
     }
 
     #[test]

@@ -149,6 +149,9 @@ mod tests {
             explanation: None,
             rubric: None,
             duration_seconds: seconds,
+            language: None,
+            starter_code: None,
+            test_cases: vec![],
         }
     }
 
@@ -184,6 +187,9 @@ mod tests {
                 copy_paste_blocked: true,
                 randomize_question_order: true,
                 randomize_option_order: true,
+                screen_recording: false,
+                identity_verification: false,
+                allow_paste_in_code_editor: false,
             },
         };
         let job = TaskStatus {

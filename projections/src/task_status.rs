@@ -140,6 +140,7 @@ mod tests {
                 job_description: "Patient care".into(),
                 cutoff: 40,
                 notification_url: None,
+                options: Default::default(),
                 requested_at: at(0),
             }),
             TaskExecutionEvent::StepStarted {

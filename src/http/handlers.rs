@@ -7,15 +7,17 @@ use axum::Json;
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 
+use assessment_domain::request::MAX_REQUESTED_SKILLS;
 use assessment_domain::{
-    Cutoff, JobDescription, JobRequested, JobRole, NotificationUrl, RequestError,
-    TaskExecutionCommand,
+    Cutoff, ExperienceLevel, GenerationOptions, JobDescription, JobRequested, JobRole,
+    NotificationUrl, RequestError, TaskExecutionCommand,
 };
 use assessment_projections::{AssessmentInfo, AssessmentRecord, TaskStatusView};
 
 use super::error::ApiError;
 use super::AppState;
 use crate::api_keys::Caller;
+use crate::generator::Engine;
 use crate::read_models;
 
 const QUEUED_MESSAGE: &str = "Assessment creation job has been queued successfully";
@@ -39,8 +41,83 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// An optional integer field: absent or null is `None`, anything but an integer is `invalid`.
+fn optional_integer<T>(
+    fields: &Map<String, Value>,
+    name: &str,
+    parse: impl Fn(i64) -> Result<T, RequestError>,
+    invalid: RequestError,
+) -> Result<Option<T>, RequestError> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(number)) => number.as_i64().ok_or(invalid).and_then(parse).map(Some),
+        Some(_) => Err(invalid),
+    }
+}
+
+/// The optional generation controls; all absent is the seed API's behaviour.
+fn parse_options(
+    fields: &Map<String, Value>,
+    engine: &Engine,
+) -> Result<GenerationOptions, RequestError> {
+    let experience_level = match fields.get("experience_level") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(level)) => Some(ExperienceLevel::parse(level)?),
+        Some(_) => return Err(RequestError::InvalidExperienceLevel),
+    };
+    let question_types = match fields.get("question_types") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => {
+            GenerationOptions::parse_question_types(items.iter().map(Value::as_str))?
+        }
+        Some(_) => return Err(RequestError::InvalidQuestionTypes),
+    };
+    let skills = match fields.get("skills") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) if items.len() <= MAX_REQUESTED_SKILLS => {
+            let names = items
+                .iter()
+                .map(|item| match item {
+                    Value::String(name) if !name.trim().is_empty() && name.len() <= 100 => {
+                        Ok(name.clone())
+                    }
+                    _ => Err(RequestError::InvalidSkills),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            engine.canonical_skills(&names)?
+        }
+        Some(_) => return Err(RequestError::InvalidSkills),
+    };
+    let language = match fields.get("language") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(language)) => Some(GenerationOptions::parse_language(language)?),
+        Some(_) => return Err(RequestError::InvalidLanguage),
+    };
+    Ok(GenerationOptions {
+        experience_level,
+        question_count: optional_integer(
+            fields,
+            "question_count",
+            GenerationOptions::parse_question_count,
+            RequestError::InvalidQuestionCount,
+        )?,
+        duration_minutes: optional_integer(
+            fields,
+            "duration_minutes",
+            GenerationOptions::parse_duration,
+            RequestError::InvalidDuration,
+        )?,
+        question_types,
+        skills,
+        language,
+    })
+}
+
 /// The request's fields, checked one by one so each mistake gets its own message.
-fn parse_request(fields: &Map<String, Value>) -> Result<ValidRequest, RequestError> {
+fn parse_request(
+    fields: &Map<String, Value>,
+    engine: &Engine,
+) -> Result<ValidRequest, RequestError> {
     let text = |name: &str| match fields.get(name) {
         Some(Value::String(value)) => Some(value.as_str()),
         _ => None,
@@ -50,23 +127,22 @@ fn parse_request(fields: &Map<String, Value>) -> Result<ValidRequest, RequestErr
     };
     let job_role = JobRole::parse(role)?;
     let job_description = JobDescription::parse(description)?;
-    let cutoff = match fields.get("cutoff") {
-        None | Some(Value::Null) => Cutoff::parse(None)?,
-        Some(Value::Number(number)) => {
-            Cutoff::parse(Some(number.as_i64().ok_or(RequestError::InvalidCutoff)?))?
-        }
-        Some(_) => return Err(RequestError::InvalidCutoff),
+    let cutoff = match optional_integer(fields, "cutoff", Ok, RequestError::InvalidCutoff)? {
+        None => Cutoff::parse(None)?,
+        Some(value) => Cutoff::parse(Some(value))?,
     };
     let notification_url = match fields.get("notification_url") {
         None | Some(Value::Null) => None,
         Some(Value::String(url)) => Some(NotificationUrl::parse(url)?),
         Some(_) => return Err(RequestError::InvalidNotificationUrl),
     };
+    let options = parse_options(fields, engine)?;
     Ok(ValidRequest {
         job_role,
         job_description,
         cutoff,
         notification_url,
+        options,
     })
 }
 
@@ -75,6 +151,7 @@ struct ValidRequest {
     job_description: JobDescription,
     cutoff: Cutoff,
     notification_url: Option<NotificationUrl>,
+    options: GenerationOptions,
 }
 
 /// `POST /api/v2/assessments/generate-ai`
@@ -93,7 +170,7 @@ pub async fn generate_assessment(
             "Request body must be a JSON object".to_owned(),
         ));
     };
-    let request = parse_request(&fields)?;
+    let request = parse_request(&fields, &state.engine)?;
     let job_id = uuid::Uuid::new_v4().to_string();
     let command = TaskExecutionCommand::RequestAssessment(JobRequested {
         job_id: job_id.clone(),
@@ -102,6 +179,7 @@ pub async fn generate_assessment(
         job_description: request.job_description.into_inner(),
         cutoff: request.cutoff.value(),
         notification_url: request.notification_url.map(NotificationUrl::into_inner),
+        options: request.options,
         requested_at: Utc::now(),
     });
     state
@@ -174,6 +252,25 @@ pub async fn assessment_questions(
         "number_of_questions": record.questions.len(),
         "questions": record.questions,
     })))
+}
+
+/// `GET /api/v2/skills`: the skills the generator knows, for the `skills` request option.
+pub async fn skills(State(state): State<AppState>, _caller: Caller) -> Json<Value> {
+    let skills: Vec<Value> = state
+        .engine
+        .taxonomy
+        .skills()
+        .iter()
+        .map(|skill| {
+            json!({
+                "name": skill.name,
+                "category": skill.category,
+                "field": skill.family.as_str(),
+                "aliases": skill.aliases,
+            })
+        })
+        .collect();
+    Json(json!({ "skills": skills }))
 }
 
 /// `GET /health`: the process is up and its database answers.

@@ -9,8 +9,11 @@ use axum::routing::{get, post};
 use axum::{middleware, Router};
 use tower_http::trace::TraceLayer;
 
+use std::sync::Arc;
+
 use crate::commands::CommandBus;
 use crate::db::Db;
+use crate::generator::Engine;
 
 pub use error::ApiError;
 
@@ -21,6 +24,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub db: Db,
     pub bus: CommandBus,
+    pub engine: Arc<Engine>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -41,6 +45,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v2/assessments/{assessment_id}/questions",
             get(handlers::assessment_questions),
         )
+        .route("/api/v2/skills", get(handlers::skills))
         .route("/health", get(handlers::health))
         .fallback(handlers::unknown_route)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

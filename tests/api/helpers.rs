@@ -333,3 +333,54 @@ pub async fn event_count(db: &Db) -> i64 {
             .expect("count events")
     })
 }
+
+/// Every progress message of a job, oldest first, read from its events.
+pub async fn job_logs(db: &TestDb, job_id: &str) -> Vec<String> {
+    let payloads: Vec<String> = assessment_service::with_pool!(&db.connect().await, |pool| {
+        sqlx::query_scalar(
+            "SELECT CAST(payload AS TEXT) FROM events
+             WHERE aggregate_id = $1 AND event_type = 'LogAppended' ORDER BY sequence",
+        )
+        .bind(job_id)
+        .fetch_all(pool)
+        .await
+        .expect("read log events")
+    });
+    payloads
+        .iter()
+        .map(|payload| {
+            let event: Value = serde_json::from_str(payload).expect("event JSON");
+            event["LogAppended"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// The assessment of a completed job: (info, questions).
+pub async fn assessment_of(server: &TestServer, status: &Value) -> (Value, Vec<Value>) {
+    assert_eq!(status["status"], "completed", "{status}");
+    let id = status["result"]["assessment_id"]
+        .as_str()
+        .expect("assessment_id");
+    let (code, info) = server.get(&format!("/api/v2/assessments/{id}/info")).await;
+    assert_eq!(code, StatusCode::OK, "{info}");
+    let (code, questions) = server
+        .get(&format!("/api/v2/assessments/{id}/questions"))
+        .await;
+    assert_eq!(code, StatusCode::OK, "{questions}");
+    (
+        info,
+        questions["questions"]
+            .as_array()
+            .expect("questions")
+            .clone(),
+    )
+}
+
+/// Submits a job and waits for its end.
+pub async fn run_job(server: &TestServer, body: &Value) -> Value {
+    let job_id = server.submit(body).await;
+    server.wait_until_ended(&job_id).await
+}

@@ -6,4 +6,6 @@ mod helpers;
 mod auth;
 mod crash;
 mod generate;
+mod generation;
+mod llm;
 mod storage;

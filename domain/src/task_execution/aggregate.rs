@@ -147,6 +147,7 @@ mod tests {
             job_description: "Django, Flask and FastAPI".into(),
             cutoff: 60,
             notification_url: None,
+            options: Default::default(),
             requested_at: at(0),
         }
     }
@@ -167,6 +168,9 @@ mod tests {
                 copy_paste_blocked: true,
                 randomize_question_order: true,
                 randomize_option_order: true,
+                screen_recording: false,
+                identity_verification: false,
+                allow_paste_in_code_editor: false,
             },
         })
     }

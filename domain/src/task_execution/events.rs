@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
 
-use crate::Assessment;
+use crate::{Assessment, GenerationOptions};
 
 /// Everything the request said, plus its owner and when it was accepted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,6 +16,9 @@ pub struct JobRequested {
     pub job_description: String,
     pub cutoff: u8,
     pub notification_url: Option<String>,
+    /// The optional generation controls; absent in events written before they existed.
+    #[serde(default)]
+    pub options: GenerationOptions,
     pub requested_at: DateTime<Utc>,
 }
 
