@@ -32,6 +32,8 @@ pub struct CreatedApiKey {
     #[serde(flatten)]
     pub info: ApiKeyInfo,
     pub api_key: String,
+    /// The key's webhook signing secret (also at `GET /api/v2/webhooks/secret`).
+    pub webhook_secret: String,
 }
 
 /// Who a request acts for.
@@ -89,7 +91,15 @@ async fn insert(
         .await?
         .rows_affected()
     });
-    Ok((inserted == 1).then_some(CreatedApiKey { info, api_key: key }))
+    if inserted == 0 {
+        return Ok(None);
+    }
+    let webhook_secret = crate::webhooks::signing::create(db, &info.id).await?;
+    Ok(Some(CreatedApiKey {
+        info,
+        api_key: key,
+        webhook_secret,
+    }))
 }
 
 pub async fn create(db: &Db, name: &str, organization_id: &str) -> anyhow::Result<CreatedApiKey> {

@@ -11,6 +11,7 @@ use crate::db::{Db, DEFAULT_SQLITE_URL};
 use crate::generator::llm::LlmConfig;
 use crate::replay;
 use crate::server::{self, ServeConfig};
+use crate::webhooks::{RetrySchedule, WebhookConfig, DEFAULT_RETRY_SCHEDULE};
 use crate::worker::WorkerConfig;
 
 #[derive(Debug, Parser)]
@@ -82,6 +83,23 @@ struct ServeArgs {
     /// Retries of a failed LLM call (timeouts, 429, 5xx, answers off the schema).
     #[arg(long, env = "LLM_MAX_RETRIES", default_value_t = 2)]
     llm_max_retries: u32,
+    /// Seconds one webhook delivery may take.
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = 15)]
+    webhook_timeout_seconds: u64,
+    /// Waits before each webhook retry, e.g. `1s,5s,30s`; after the last the message is given up.
+    #[arg(long, env = "WEBHOOK_RETRY_SCHEDULE", default_value = DEFAULT_RETRY_SCHEDULE)]
+    webhook_retry_schedule: RetrySchedule,
+    /// Allow webhooks to loopback, private, link-local and other internal addresses (local
+    /// development and tests only).
+    #[arg(long, env = "ALLOW_PRIVATE_WEBHOOK_TARGETS", default_value_t = false,
+          action = clap::ArgAction::Set)]
+    allow_private_webhook_targets: bool,
+    /// Webhook deliveries in flight at once.
+    #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = 16)]
+    webhook_concurrency: usize,
+    /// Hours a rotated-out webhook secret keeps signing beside the new one.
+    #[arg(long, env = "WEBHOOK_SECRET_GRACE_HOURS", default_value_t = 24)]
+    webhook_secret_grace_hours: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,6 +194,13 @@ impl ServeArgs {
             listen: self.listen,
             bootstrap_api_key: self.bootstrap_api_key,
             llm,
+            webhooks: WebhookConfig {
+                timeout: Duration::from_secs(self.webhook_timeout_seconds.max(1)),
+                retry_schedule: self.webhook_retry_schedule.0,
+                allow_private_targets: self.allow_private_webhook_targets,
+                concurrency: self.webhook_concurrency.max(1),
+                secret_grace: Duration::from_secs(self.webhook_secret_grace_hours * 3_600),
+            },
             worker: WorkerConfig {
                 concurrency: self.worker_concurrency,
                 lease: Duration::from_secs(self.job_lease_seconds.max(1)),

@@ -11,7 +11,7 @@ use assessment_domain::{TaskExecution, TaskExecutionCommand, TaskExecutionError}
 use cqrs_es::AggregateError;
 use postgres_es::PostgresCqrs;
 use sqlite_es::SqliteCqrs;
-use tokio::sync::Notify;
+use tokio::sync::watch;
 
 use crate::db::Db;
 
@@ -23,14 +23,15 @@ enum Framework {
 #[derive(Clone)]
 pub struct CommandBus {
     framework: Arc<Framework>,
-    committed: Arc<Notify>,
+    committed: Arc<watch::Sender<u64>>,
 }
 
 pub type CommandError = AggregateError<TaskExecutionError>;
 
 impl CommandBus {
-    /// A bus writing to `db`'s event store; `committed` is notified after each commit.
-    pub fn new(db: &Db, committed: Arc<Notify>) -> Self {
+    /// A bus writing to `db`'s event store; `committed` counts the commits, so subscriptions
+    /// can wait for the next one.
+    pub fn new(db: &Db, committed: Arc<watch::Sender<u64>>) -> Self {
         let framework = match db {
             Db::Postgres(pool) => {
                 Framework::Postgres(postgres_es::postgres_cqrs(pool.clone(), Vec::new(), ()))
@@ -61,7 +62,7 @@ impl CommandBus {
             Framework::Sqlite(cqrs) => cqrs.execute_with_metadata(job_id, command, metadata).await,
         };
         if result.is_ok() {
-            self.committed.notify_one();
+            self.committed.send_modify(|commits| *commits += 1);
         }
         result
     }

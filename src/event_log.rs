@@ -90,6 +90,52 @@ pub trait LogConnection: Send {
         after: Cursor,
         limit: i64,
     ) -> impl Future<Output = sqlx::Result<Vec<StoredEvent>>> + Send;
+
+    /// The checkpoint of subscription `name` (created at the start if missing), locked until
+    /// the transaction ends so one runner at a time moves it.
+    fn lock_checkpoint(&mut self, name: &str) -> impl Future<Output = sqlx::Result<Cursor>> + Send;
+
+    fn save_checkpoint(
+        &mut self,
+        name: &str,
+        cursor: Cursor,
+    ) -> impl Future<Output = sqlx::Result<()>> + Send;
+}
+
+const CREATE_CHECKPOINT: &str =
+    "INSERT INTO subscription_checkpoints (name, last_txid, last_position)
+     VALUES ($1, 0, 0) ON CONFLICT (name) DO NOTHING";
+const SAVE_CHECKPOINT: &str =
+    "UPDATE subscription_checkpoints SET last_txid = $2, last_position = $3 WHERE name = $1";
+
+/// The checkpoint methods are the same SQL on both backends but for row locking.
+macro_rules! checkpoint_methods {
+    ($lock:literal) => {
+        async fn lock_checkpoint(&mut self, name: &str) -> sqlx::Result<Cursor> {
+            sqlx::query(CREATE_CHECKPOINT)
+                .bind(name)
+                .execute(&mut *self)
+                .await?;
+            let (txid, position): (i64, i64) = sqlx::query_as(concat!(
+                "SELECT last_txid, last_position FROM subscription_checkpoints WHERE name = $1",
+                $lock
+            ))
+            .bind(name)
+            .fetch_one(&mut *self)
+            .await?;
+            Ok(Cursor { txid, position })
+        }
+
+        async fn save_checkpoint(&mut self, name: &str, cursor: Cursor) -> sqlx::Result<()> {
+            sqlx::query(SAVE_CHECKPOINT)
+                .bind(name)
+                .bind(cursor.txid)
+                .bind(cursor.position)
+                .execute(&mut *self)
+                .await?;
+            Ok(())
+        }
+    };
 }
 
 const PG_COLUMNS: &str = "position, (txid::text)::bigint AS txid, aggregate_id, sequence, \
@@ -98,6 +144,8 @@ const SQLITE_COLUMNS: &str = "rowid AS position, 0 AS txid, aggregate_id, sequen
      event_type, event_version, payload, recorded_at";
 
 impl LogConnection for PgConnection {
+    checkpoint_methods!(" FOR UPDATE");
+
     async fn events_after(&mut self, after: Cursor, limit: i64) -> sqlx::Result<Vec<StoredEvent>> {
         let sql = format!(
             "SELECT {PG_COLUMNS} FROM events
@@ -119,6 +167,9 @@ impl LogConnection for PgConnection {
 }
 
 impl LogConnection for SqliteConnection {
+    // The transaction already holds SQLite's write lock (`BEGIN IMMEDIATE`).
+    checkpoint_methods!("");
+
     async fn events_after(&mut self, after: Cursor, limit: i64) -> sqlx::Result<Vec<StoredEvent>> {
         let sql = format!(
             "SELECT {SQLITE_COLUMNS} FROM events

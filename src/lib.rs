@@ -13,4 +13,5 @@ pub mod quality;
 pub mod read_models;
 pub mod replay;
 pub mod server;
+pub mod webhooks;
 pub mod worker;

@@ -7,10 +7,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use std::future::Future;
+
+use tokio::sync::{watch, Notify};
 
 use crate::db::Db;
-use crate::event_log::{Cursor, DecodedEvent, LogConnection, WritePool};
+use crate::event_log::{DecodedEvent, LogConnection, WritePool};
 use crate::read_models::{status_from_row, ReadModelChanges};
 use crate::with_pool;
 
@@ -22,12 +24,48 @@ const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// Pause after a failed batch (database down, an event that cannot be read) before retrying.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
-pub struct Projector {
-    db: Db,
-    /// Notified by the command bus after each commit.
-    committed: Arc<Notify>,
-    /// Notified after a batch queued new jobs.
-    jobs_queued: Arc<Notify>,
+/// Runs `step` (one catch-up batch of a subscription, returning how many events it took) for
+/// as long as the task lives: again at once while it finds events, else after the next commit
+/// or the poll interval. Errors are logged and retried.
+pub async fn follow<F, Fut>(name: &'static str, mut commits: watch::Receiver<u64>, mut step: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<usize>>,
+{
+    loop {
+        match step().await {
+            Ok(0) => {}
+            Ok(_) => continue,
+            Err(error) => {
+                tracing::error!(
+                    subscription = name,
+                    error = format!("{error:#}"),
+                    "subscription batch failed; retrying"
+                );
+                tokio::time::sleep(RETRY_DELAY).await;
+            }
+        }
+        match tokio::time::timeout(POLL_INTERVAL, commits.changed()).await {
+            Ok(Err(_)) => tokio::time::sleep(POLL_INTERVAL).await,
+            Ok(Ok(())) | Err(_) => {}
+        }
+    }
+}
+
+/// Keeps the read models, waking the workers when jobs were queued.
+pub async fn run(db: Db, commits: watch::Receiver<u64>, jobs_queued: Arc<Notify>) {
+    follow(READ_MODELS, commits, || {
+        let db = db.clone();
+        let jobs_queued = jobs_queued.clone();
+        async move {
+            let outcome = apply_next_batch(&db).await?;
+            if outcome.queued_jobs > 0 {
+                jobs_queued.notify_waiters();
+            }
+            Ok(outcome.events)
+        }
+    })
+    .await
 }
 
 /// What one catch-up step did.
@@ -37,65 +75,13 @@ pub struct BatchOutcome {
     pub queued_jobs: usize,
 }
 
-impl Projector {
-    pub fn new(db: Db, committed: Arc<Notify>, jobs_queued: Arc<Notify>) -> Self {
-        Self {
-            db,
-            committed,
-            jobs_queued,
-        }
-    }
-
-    /// Follows the log for as long as the task lives. Errors are logged and retried.
-    pub async fn run(self) {
-        loop {
-            match apply_next_batch(&self.db).await {
-                Ok(outcome) if outcome.events > 0 => {
-                    if outcome.queued_jobs > 0 {
-                        self.jobs_queued.notify_waiters();
-                    }
-                    continue;
-                }
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::error!(
-                        error = format!("{error:#}"),
-                        "read-model subscription failed; retrying"
-                    );
-                    tokio::time::sleep(RETRY_DELAY).await;
-                }
-            }
-            let _ = tokio::time::timeout(POLL_INTERVAL, self.committed.notified()).await;
-        }
-    }
-}
-
 /// Applies the events after the checkpoint (up to a batch) and moves the checkpoint, in one
 /// transaction. Returns how many events it applied.
 pub async fn apply_next_batch(db: &Db) -> anyhow::Result<BatchOutcome> {
-    let lock = match db {
-        Db::Postgres(_) => " FOR UPDATE",
-        Db::Sqlite(_) => "",
-    };
-    let select_checkpoint = format!(
-        "SELECT last_txid, last_position FROM subscription_checkpoints WHERE name = $1{lock}"
-    );
     with_pool!(db, |pool| {
         let mut tx = pool.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO subscription_checkpoints (name, last_txid, last_position)
-             VALUES ($1, 0, 0) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(READ_MODELS)
-        .execute(&mut *tx)
-        .await?;
-        let (txid, position): (i64, i64) = sqlx::query_as(&select_checkpoint)
-            .bind(READ_MODELS)
-            .fetch_one(&mut *tx)
-            .await?;
-        let stored = tx
-            .events_after(Cursor { txid, position }, BATCH_SIZE)
-            .await?;
+        let checkpoint = tx.lock_checkpoint(READ_MODELS).await?;
+        let stored = tx.events_after(checkpoint, BATCH_SIZE).await?;
         let Some(last) = stored.last().map(|event| event.cursor()) else {
             tx.rollback().await?;
             return Ok(BatchOutcome::default());
@@ -175,14 +161,7 @@ pub async fn apply_next_batch(db: &Db) -> anyhow::Result<BatchOutcome> {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query(
-            "UPDATE subscription_checkpoints SET last_txid = $2, last_position = $3 WHERE name = $1",
-        )
-        .bind(READ_MODELS)
-        .bind(last.txid)
-        .bind(last.position)
-        .execute(&mut *tx)
-        .await?;
+        tx.save_checkpoint(READ_MODELS, last).await?;
         tx.commit().await?;
         Ok(BatchOutcome {
             events: events.len(),

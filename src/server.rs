@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 
 use crate::api_keys;
 use crate::commands::CommandBus;
@@ -13,7 +13,9 @@ use crate::db::Db;
 use crate::generator::llm::{LlmClient, LlmConfig};
 use crate::generator::Engine;
 use crate::http::{self, AppState};
-use crate::projector::Projector;
+use crate::projector;
+use crate::webhooks::delivery::Dispatcher;
+use crate::webhooks::{outbox, WebhookConfig};
 use crate::worker::{Worker, WorkerConfig};
 
 #[derive(Clone)]
@@ -22,6 +24,7 @@ pub struct ServeConfig {
     /// Secret: never logged.
     pub bootstrap_api_key: Option<String>,
     pub llm: Option<LlmConfig>,
+    pub webhooks: WebhookConfig,
     pub worker: WorkerConfig,
 }
 
@@ -34,8 +37,9 @@ async fn ensure_api_key(db: &Db, bootstrap: Option<&str>) -> anyhow::Result<()> 
     } else if api_keys::count(db).await? == 0 {
         let created = api_keys::create(db, "first key", api_keys::DEFAULT_ORGANIZATION).await?;
         println!(
-            "No API key existed, so one was created. It is shown only this once:\n  {}",
-            created.api_key
+            "No API key existed, so one was created. It is shown only this once:\n  {}\n\
+             Its webhook signing secret (also at GET /api/v2/webhooks/secret):\n  {}",
+            created.api_key, created.webhook_secret
         );
     }
     Ok(())
@@ -49,11 +53,25 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
     if let Some(model) = &llm {
         tracing::info!(model = ?model, "language model enabled");
     }
-    let committed = Arc::new(Notify::new());
+    let (committed, commits) = watch::channel(0u64);
     let jobs_queued = Arc::new(Notify::new());
-    let bus = CommandBus::new(&db, committed.clone());
+    let bus = CommandBus::new(&db, Arc::new(committed));
 
-    let projector = tokio::spawn(Projector::new(db.clone(), committed, jobs_queued.clone()).run());
+    let messages_queued = Arc::new(Notify::new());
+    let dispatcher = Arc::new(Dispatcher::new(
+        db.clone(),
+        config.webhooks.clone(),
+        messages_queued.clone(),
+    )?);
+    let subscriptions = [
+        tokio::spawn(projector::run(
+            db.clone(),
+            commits.clone(),
+            jobs_queued.clone(),
+        )),
+        tokio::spawn(outbox::run(db.clone(), commits, messages_queued)),
+        tokio::spawn(dispatcher.run()),
+    ];
     let workers = Worker::new(
         db.clone(),
         bus.clone(),
@@ -71,13 +89,20 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
     println!("listening on http://{address}");
     tracing::info!(%address, database = db.backend_name(), "assessment service started");
 
-    let app = http::router(AppState { db, bus, engine });
+    let app = http::router(AppState {
+        db,
+        bus,
+        engine,
+        webhooks: config.webhooks,
+    });
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
     // Everything the background tasks write is transactional: stopping them mid-way is safe.
     workers.shutdown().await;
-    projector.abort();
+    for task in subscriptions {
+        task.abort();
+    }
     served.context("HTTP server failed")
 }
 

@@ -6,9 +6,11 @@
 pub mod assessment_info;
 pub mod task_status;
 mod time_format;
+pub mod webhook;
 
 pub use assessment_info::{AssessmentInfo, AssessmentRecord, CreationDetails, SectionInfo};
-pub use task_status::{LogEntry, TaskStatus, TaskStatusView, RECENT_LOG_LIMIT};
+pub use task_status::{LogEntry, TaskStatus, TaskStatusView, QUEUED_MESSAGE, RECENT_LOG_LIMIT};
+pub use webhook::webhook_payload;
 
 use assessment_domain::TaskExecutionEvent;
 

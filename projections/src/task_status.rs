@@ -49,6 +49,8 @@ pub struct LogEntry {
 
 pub const TASK_TYPE: &str = "assessment_creation";
 pub const QUEUED_STEP: &str = "Queued for processing";
+/// The seed's message for a job just accepted.
+pub const QUEUED_MESSAGE: &str = "Assessment creation job has been queued successfully";
 pub const COMPLETED_STEP: &str = "Assessment creation completed";
 pub const FAILED_STEP: &str = "Assessment creation failed";
 
@@ -141,6 +143,7 @@ mod tests {
                 cutoff: 40,
                 notification_url: None,
                 options: Default::default(),
+                api_key_id: None,
                 requested_at: at(0),
             }),
             TaskExecutionEvent::StepStarted {

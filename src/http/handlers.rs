@@ -12,15 +12,13 @@ use assessment_domain::{
     Cutoff, ExperienceLevel, GenerationOptions, JobDescription, JobRequested, JobRole,
     NotificationUrl, RequestError, TaskExecutionCommand,
 };
-use assessment_projections::{AssessmentInfo, AssessmentRecord, TaskStatusView};
+use assessment_projections::{AssessmentInfo, AssessmentRecord, TaskStatusView, QUEUED_MESSAGE};
 
 use super::error::ApiError;
 use super::AppState;
 use crate::api_keys::Caller;
 use crate::generator::Engine;
 use crate::read_models;
-
-const QUEUED_MESSAGE: &str = "Assessment creation job has been queued successfully";
 
 fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let content_type = headers
@@ -180,6 +178,7 @@ pub async fn generate_assessment(
         cutoff: request.cutoff.value(),
         notification_url: request.notification_url.map(NotificationUrl::into_inner),
         options: request.options,
+        api_key_id: Some(caller.key_id.clone()),
         requested_at: Utc::now(),
     });
     state
@@ -199,7 +198,7 @@ pub async fn generate_assessment(
 }
 
 /// Ids are UUIDs; anything else cannot name a job or assessment.
-fn canonical_id(raw: &str) -> Option<String> {
+pub(super) fn canonical_id(raw: &str) -> Option<String> {
     uuid::Uuid::parse_str(raw).ok().map(|id| id.to_string())
 }
 

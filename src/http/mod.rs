@@ -3,6 +3,7 @@
 mod auth;
 mod error;
 mod handlers;
+mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use crate::commands::CommandBus;
 use crate::db::Db;
 use crate::generator::Engine;
+use crate::webhooks::WebhookConfig;
 
 pub use error::ApiError;
 
@@ -25,6 +27,7 @@ pub struct AppState {
     pub db: Db,
     pub bus: CommandBus,
     pub engine: Arc<Engine>,
+    pub webhooks: WebhookConfig,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -46,6 +49,19 @@ pub fn router(state: AppState) -> Router {
             get(handlers::assessment_questions),
         )
         .route("/api/v2/skills", get(handlers::skills))
+        .route("/api/v2/webhooks/secret", get(webhooks::secret))
+        .route(
+            "/api/v2/webhooks/secret/rotate",
+            post(webhooks::rotate_secret),
+        )
+        .route(
+            "/api/v2/task-executions/{job_id}/webhook-deliveries",
+            get(webhooks::deliveries),
+        )
+        .route(
+            "/api/v2/task-executions/{job_id}/webhook-deliveries/{delivery_id}/redeliver",
+            post(webhooks::redeliver),
+        )
         .route("/health", get(handlers::health))
         .fallback(handlers::unknown_route)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

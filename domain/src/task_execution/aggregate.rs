@@ -148,6 +148,7 @@ mod tests {
             cutoff: 60,
             notification_url: None,
             options: Default::default(),
+            api_key_id: None,
             requested_at: at(0),
         }
     }

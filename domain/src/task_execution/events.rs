@@ -19,6 +19,9 @@ pub struct JobRequested {
     /// The optional generation controls; absent in events written before they existed.
     #[serde(default)]
     pub options: GenerationOptions,
+    /// The API key that asked; its webhook secret signs the job's notifications.
+    #[serde(default)]
+    pub api_key_id: Option<String>,
     pub requested_at: DateTime<Utc>,
 }
 

@@ -1,0 +1,73 @@
+//! Webhook routes: the caller's signing secret and its rotation, a job's delivery log, and
+//! redelivery. All scoped to the key's organization.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::handlers::canonical_id;
+use super::AppState;
+use crate::api_keys::Caller;
+use crate::webhooks::{delivery, signing};
+
+const JOB_NOT_FOUND: ApiError = ApiError::NotFound("Task execution not found");
+
+/// `GET /api/v2/webhooks/secret`
+pub async fn secret(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<signing::SecretInfo>, ApiError> {
+    Ok(Json(signing::current(&state.db, &caller.key_id).await?))
+}
+
+/// `POST /api/v2/webhooks/secret/rotate`
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<signing::SecretInfo>, ApiError> {
+    let rotated = signing::rotate(&state.db, &caller.key_id, state.webhooks.secret_grace).await?;
+    tracing::info!(key_id = %caller.key_id, version = rotated.version, "webhook secret rotated");
+    Ok(Json(rotated))
+}
+
+/// `GET /api/v2/task-executions/{job_id}/webhook-deliveries`
+pub async fn deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let job_id = canonical_id(&job_id).ok_or(JOB_NOT_FOUND)?;
+    match delivery::delivery_log(&state.db, &job_id, &caller.organization_id).await? {
+        Some(deliveries) => Ok(Json(json!({ "job_id": job_id, "deliveries": deliveries }))),
+        None => {
+            // A job of the caller's without a notification_url has an empty log.
+            crate::read_models::task_status(&state.db, &job_id, &caller.organization_id)
+                .await?
+                .ok_or(JOB_NOT_FOUND)?;
+            Ok(Json(json!({ "job_id": job_id, "deliveries": [] })))
+        }
+    }
+}
+
+/// `POST /api/v2/task-executions/{job_id}/webhook-deliveries/{delivery_id}/redeliver`
+pub async fn redeliver(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((job_id, delivery_id)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let job_id = canonical_id(&job_id).ok_or(JOB_NOT_FOUND)?;
+    if !delivery::redeliver(&state.db, &job_id, &delivery_id, &caller.organization_id).await? {
+        return Err(ApiError::NotFound("Webhook delivery not found"));
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "id": delivery_id,
+            "job_id": job_id,
+            "state": "pending",
+            "message": "Webhook delivery queued again"
+        })),
+    ))
+}

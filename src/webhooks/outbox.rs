@@ -1,0 +1,113 @@
+//! The webhook subscription: each event of a job that has a `notification_url` becomes an
+//! outbox message, written in the transaction that moves the subscription's checkpoint. The
+//! message id (`webhook-id`) comes from the job and the event's sequence, so it is the same
+//! however often the log is read.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use assessment_domain::TaskExecutionEvent;
+use assessment_projections::webhook_payload;
+use chrono::{SecondsFormat, Utc};
+use tokio::sync::{watch, Notify};
+
+use crate::db::Db;
+use crate::event_log::{DecodedEvent, LogConnection, WritePool};
+use crate::projector::follow;
+use crate::with_pool;
+
+/// The checkpoint name of the webhook subscription.
+pub const WEBHOOKS: &str = "webhooks";
+const BATCH_SIZE: i64 = 500;
+
+/// The webhook-id of the message for event `sequence` of job `job_id`.
+pub fn message_id(job_id: &str, sequence: i64) -> String {
+    format!("msg_{}_{sequence}", job_id.replace('-', ""))
+}
+
+/// Turns the events after the checkpoint into messages; returns how many events it read and
+/// how many messages it queued.
+pub async fn apply_next_batch(db: &Db) -> anyhow::Result<(usize, usize)> {
+    let now = Utc::now();
+    let created_at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
+    with_pool!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
+        let checkpoint = tx.lock_checkpoint(WEBHOOKS).await?;
+        let stored = tx.events_after(checkpoint, BATCH_SIZE).await?;
+        let Some(last) = stored.last().map(|event| event.cursor()) else {
+            tx.rollback().await?;
+            return Ok((0, 0));
+        };
+        let read = stored.len();
+        let mut targets: HashMap<String, Option<(String, bool)>> = HashMap::new();
+        let mut queued = 0;
+        for stored in stored {
+            let decoded = DecodedEvent::decode(stored)?;
+            let job_id = decoded.stored.job_id.clone();
+            if let TaskExecutionEvent::JobRequested(requested) = &decoded.event {
+                if let Some(url) = &requested.notification_url {
+                    sqlx::query(
+                        "INSERT INTO webhook_targets (job_id, organization_id, api_key_id, url)
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO NOTHING",
+                    )
+                    .bind(&job_id)
+                    .bind(&requested.organization_id)
+                    .bind(&requested.api_key_id)
+                    .bind(url)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            if !targets.contains_key(&job_id) {
+                let target: Option<(String, i32)> = sqlx::query_as(
+                    "SELECT organization_id, gone FROM webhook_targets WHERE job_id = $1",
+                )
+                .bind(&job_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                targets.insert(job_id.clone(), target.map(|(org, gone)| (org, gone != 0)));
+            }
+            let Some(Some((organization_id, gone))) = targets.get(&job_id) else {
+                continue;
+            };
+            let payload = webhook_payload(&job_id, &decoded.event);
+            let sequence = decoded.stored.sequence;
+            let done = sqlx::query(
+                "INSERT INTO webhook_messages
+                     (id, job_id, organization_id, sequence, payload, state, next_attempt_ms, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(message_id(&job_id, sequence))
+            .bind(&job_id)
+            .bind(organization_id)
+            .bind(sequence)
+            .bind(payload.to_string())
+            .bind(if *gone { "cancelled" } else { "pending" })
+            .bind(now.timestamp_millis())
+            .bind(&created_at)
+            .execute(&mut *tx)
+            .await?;
+            queued += done.rows_affected() as usize;
+        }
+        tx.save_checkpoint(WEBHOOKS, last).await?;
+        tx.commit().await?;
+        Ok((read, queued))
+    })
+}
+
+/// Follows the log into the outbox, waking the dispatcher when messages were queued.
+pub async fn run(db: Db, commits: watch::Receiver<u64>, queued: Arc<Notify>) {
+    follow(WEBHOOKS, commits, || {
+        let db = db.clone();
+        let queued = queued.clone();
+        async move {
+            let (read, added) = apply_next_batch(&db).await?;
+            if added > 0 {
+                queued.notify_one();
+            }
+            Ok(read)
+        }
+    })
+    .await
+}
