@@ -45,9 +45,9 @@ where
                 tokio::time::sleep(RETRY_DELAY).await;
             }
         }
-        match tokio::time::timeout(POLL_INTERVAL, commits.changed()).await {
-            Ok(Err(_)) => tokio::time::sleep(POLL_INTERVAL).await,
-            Ok(Ok(())) | Err(_) => {}
+        // A closed channel (the bus is gone) must not turn this into a busy loop.
+        if let Ok(Err(_)) = tokio::time::timeout(POLL_INTERVAL, commits.changed()).await {
+            tokio::time::sleep(POLL_INTERVAL).await;
         }
     }
 }

@@ -135,7 +135,7 @@ mod tests {
 
     fn history() -> Vec<TaskExecutionEvent> {
         let mut events = vec![
-            TaskExecutionEvent::JobRequested(JobRequested {
+            TaskExecutionEvent::JobRequested(Box::new(JobRequested {
                 job_id: "job-1".into(),
                 organization_id: "acme".into(),
                 job_role: "Nurse".into(),
@@ -145,7 +145,7 @@ mod tests {
                 options: Default::default(),
                 api_key_id: None,
                 requested_at: at(0),
-            }),
+            })),
             TaskExecutionEvent::StepStarted {
                 step: "Starting task execution".into(),
                 started_at: at(1),

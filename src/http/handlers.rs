@@ -170,7 +170,7 @@ pub async fn generate_assessment(
     };
     let request = parse_request(&fields, &state.engine)?;
     let job_id = uuid::Uuid::new_v4().to_string();
-    let command = TaskExecutionCommand::RequestAssessment(JobRequested {
+    let command = TaskExecutionCommand::RequestAssessment(Box::new(JobRequested {
         job_id: job_id.clone(),
         organization_id: caller.organization_id.clone(),
         job_role: request.job_role.into_inner(),
@@ -180,7 +180,7 @@ pub async fn generate_assessment(
         options: request.options,
         api_key_id: Some(caller.key_id.clone()),
         requested_at: Utc::now(),
-    });
+    }));
     state
         .bus
         .execute(&job_id, &caller.organization_id, command)

@@ -187,15 +187,23 @@ mod tests {
     fn a_new_job_is_requested() {
         Given::with(())
             .given_no_previous_events()
-            .when(TaskExecutionCommand::RequestAssessment(requested()))
-            .then_expect_events(vec![TaskExecutionEvent::JobRequested(requested())]);
+            .when(TaskExecutionCommand::RequestAssessment(Box::new(
+                requested(),
+            )))
+            .then_expect_events(vec![TaskExecutionEvent::JobRequested(
+                Box::new(requested()),
+            )]);
     }
 
     #[test]
     fn a_job_is_requested_only_once() {
         Given::with(())
-            .given(vec![TaskExecutionEvent::JobRequested(requested())])
-            .when(TaskExecutionCommand::RequestAssessment(requested()))
+            .given(vec![TaskExecutionEvent::JobRequested(
+                Box::new(requested()),
+            )])
+            .when(TaskExecutionCommand::RequestAssessment(Box::new(
+                requested(),
+            )))
             .then_expect_error(TaskExecutionError::AlreadyRequested);
     }
 
@@ -224,12 +232,14 @@ mod tests {
     #[test]
     fn the_first_step_moves_a_pending_job_to_processing() {
         let mut job = TaskExecution::default();
-        job.apply(TaskExecutionEvent::JobRequested(requested()));
+        job.apply(TaskExecutionEvent::JobRequested(Box::new(requested())));
         assert_eq!(job.lifecycle(), Lifecycle::Pending);
         job.apply(step_started("Starting task execution", 1));
         assert_eq!(job.lifecycle(), Lifecycle::Processing);
         Given::with(())
-            .given(vec![TaskExecutionEvent::JobRequested(requested())])
+            .given(vec![TaskExecutionEvent::JobRequested(
+                Box::new(requested()),
+            )])
             .when(TaskExecutionCommand::StartStep {
                 step: "Starting task execution".into(),
                 at: at(1),
@@ -241,7 +251,7 @@ mod tests {
     fn logs_are_appended_while_processing() {
         Given::with(())
             .given(vec![
-                TaskExecutionEvent::JobRequested(requested()),
+                TaskExecutionEvent::JobRequested(Box::new(requested())),
                 step_started("Starting task execution", 1),
             ])
             .when(TaskExecutionCommand::AppendLog {
@@ -258,7 +268,7 @@ mod tests {
     fn a_processing_job_completes_with_its_assessment() {
         Given::with(())
             .given(vec![
-                TaskExecutionEvent::JobRequested(requested()),
+                TaskExecutionEvent::JobRequested(Box::new(requested())),
                 step_started("Starting task execution", 1),
             ])
             .when(TaskExecutionCommand::Complete {
@@ -274,7 +284,9 @@ mod tests {
     #[test]
     fn a_pending_job_cannot_complete_before_processing() {
         Given::with(())
-            .given(vec![TaskExecutionEvent::JobRequested(requested())])
+            .given(vec![TaskExecutionEvent::JobRequested(
+                Box::new(requested()),
+            )])
             .when(TaskExecutionCommand::Complete {
                 assessment: assessment(),
                 at: at(3),
@@ -285,7 +297,9 @@ mod tests {
     #[test]
     fn a_pending_job_can_fail() {
         Given::with(())
-            .given(vec![TaskExecutionEvent::JobRequested(requested())])
+            .given(vec![TaskExecutionEvent::JobRequested(
+                Box::new(requested()),
+            )])
             .when(TaskExecutionCommand::Fail {
                 reason: "no skills".into(),
                 at: at(2),
@@ -309,7 +323,7 @@ mod tests {
 
     fn completed_job() -> Vec<TaskExecutionEvent> {
         vec![
-            TaskExecutionEvent::JobRequested(requested()),
+            TaskExecutionEvent::JobRequested(Box::new(requested())),
             step_started("Starting task execution", 1),
             TaskExecutionEvent::Completed {
                 assessment: assessment(),
@@ -320,7 +334,7 @@ mod tests {
 
     fn failed_job() -> Vec<TaskExecutionEvent> {
         vec![
-            TaskExecutionEvent::JobRequested(requested()),
+            TaskExecutionEvent::JobRequested(Box::new(requested())),
             TaskExecutionEvent::Failed {
                 reason: "no skills".into(),
                 failed_at: at(2),
@@ -362,7 +376,9 @@ mod tests {
     fn an_ended_job_cannot_be_requested_again() {
         Given::with(())
             .given(completed_job())
-            .when(TaskExecutionCommand::RequestAssessment(requested()))
+            .when(TaskExecutionCommand::RequestAssessment(Box::new(
+                requested(),
+            )))
             .then_expect_error(TaskExecutionError::AlreadyRequested);
     }
 

@@ -8,7 +8,7 @@ use crate::Assessment;
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskExecutionCommand {
     /// Queue a new job with everything the client asked for.
-    RequestAssessment(JobRequested),
+    RequestAssessment(Box<JobRequested>),
     /// Enter a named step of the pipeline; the first one starts processing.
     StartStep { step: String, at: DateTime<Utc> },
     /// Record a progress message.

@@ -27,7 +27,7 @@ pub struct JobRequested {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum TaskExecutionEvent {
-    JobRequested(JobRequested),
+    JobRequested(Box<JobRequested>),
     StepStarted {
         step: String,
         started_at: DateTime<Utc>,
