@@ -224,9 +224,7 @@ impl Dispatcher {
             }
             Some(410) => {
                 tracing::info!(job_id = %message.job_id, "webhook listener answered 410 Gone; stopping");
-                self.finish(message, Some(record), "cancelled", None)
-                    .await?;
-                self.stop_job(&message.job_id).await
+                self.finish(message, Some(record), "gone", None).await
             }
             _ => {
                 let tried = message.attempts as usize;
@@ -320,6 +318,8 @@ impl Dispatcher {
     }
 
     /// Records the attempt and the message's new state, and gives up the lease, together.
+    /// `gone` (after 410 Gone) cancels this and every later message of the job in the same
+    /// transaction, so none of them can be claimed in between.
     async fn finish(
         &self,
         message: &Claimed,
@@ -329,6 +329,8 @@ impl Dispatcher {
     ) -> anyhow::Result<()> {
         let delivered_at = (state == "delivered").then(|| rfc3339(Utc::now()));
         let attempts = message.attempts + i32::from(attempt.is_some());
+        let gone = state == "gone";
+        let state = if gone { "cancelled" } else { state };
         with_pool!(&self.db, |pool| {
             let mut tx = pool.begin().await?;
             if let Some(attempt) = &attempt {
@@ -362,26 +364,19 @@ impl Dispatcher {
             .bind(&self.owner)
             .execute(&mut *tx)
             .await?;
-            tx.commit().await?;
-        });
-        Ok(())
-    }
-
-    /// After `410 Gone`: nothing more is sent for the job.
-    async fn stop_job(&self, job_id: &str) -> anyhow::Result<()> {
-        with_pool!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
-            sqlx::query("UPDATE webhook_targets SET gone = 1 WHERE job_id = $1")
-                .bind(job_id)
+            if gone {
+                sqlx::query("UPDATE webhook_targets SET gone = 1 WHERE job_id = $1")
+                    .bind(&message.job_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE webhook_messages SET state = 'cancelled'
+                     WHERE job_id = $1 AND state = 'pending'",
+                )
+                .bind(&message.job_id)
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query(
-                "UPDATE webhook_messages SET state = 'cancelled'
-                 WHERE job_id = $1 AND state = 'pending'",
-            )
-            .bind(job_id)
-            .execute(&mut *tx)
-            .await?;
+            }
             tx.commit().await?;
         });
         Ok(())

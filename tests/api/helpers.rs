@@ -273,11 +273,18 @@ impl TestServer {
 
     /// Polls the status until it is `completed` or `failed`.
     pub async fn wait_until_ended(&self, job_id: &str) -> Value {
-        eventually(Duration::from_secs(60), || async {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+        loop {
             let status = self.status(job_id).await;
-            matches!(status["status"].as_str(), Some("completed" | "failed")).then_some(status)
-        })
-        .await
+            if matches!(status["status"].as_str(), Some("completed" | "failed")) {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "job {job_id} did not end within 90 s; last status: {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
 

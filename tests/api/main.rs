@@ -9,3 +9,4 @@ mod generate;
 mod generation;
 mod llm;
 mod storage;
+mod webhooks;
