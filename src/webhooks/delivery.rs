@@ -173,7 +173,9 @@ impl Dispatcher {
              RETURNING id, job_id, payload, attempts"
         );
         let now = now_ms();
-        let lease = (self.config.timeout + Duration::from_secs(30)).as_millis() as i64;
+        // Long enough for one attempt and its bookkeeping; after a crash the message is sent
+        // again once this runs out.
+        let lease = (self.config.timeout + Duration::from_secs(5)).as_millis() as i64;
         Ok(with_pool!(&self.db, |pool| {
             sqlx::query_as(&sql)
                 .bind(&self.owner)

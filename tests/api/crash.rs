@@ -12,6 +12,7 @@ use crate::on_both_backends;
 on_both_backends!(
     jobs_interrupted_by_sigkill_finish_after_restart_and_views_match_the_log,
     a_graceful_shutdown_hands_interrupted_jobs_back_at_once,
+    every_webhook_survives_a_sigkill_during_a_burst,
 );
 
 const JOBS: usize = 6;
@@ -122,4 +123,79 @@ async fn a_graceful_shutdown_hands_interrupted_jobs_back_at_once(backend: Backen
         messages.contains("Resuming after an interruption"),
         "{messages}"
     );
+}
+
+async fn every_webhook_survives_a_sigkill_during_a_burst(backend: Backend) {
+    use crate::webhooks::{job_with_hook, local_webhooks, secret_of, settled, Answer, Listener};
+    use std::collections::HashMap;
+
+    let listener = Listener::start(Answer::Ok).await;
+    let db = TestDb::new(backend).await;
+    let key = random_key();
+    let options = || {
+        let mut options = local_webhooks();
+        options.bootstrap_key = Some(key.clone());
+        options
+    };
+    let server = TestServer::start_with(
+        &db,
+        options()
+            .env("WORKER_STEP_DELAY_MS", 40)
+            .env("WORKER_CONCURRENCY", 3),
+    )
+    .await;
+    let secret = secret_of(&server).await;
+    let mut jobs = Vec::new();
+    for _ in 0..JOBS {
+        jobs.push(server.submit(&job_with_hook(&listener.url)).await);
+    }
+    eventually(Duration::from_secs(30), || async {
+        (listener.received().len() >= 10).then_some(())
+    })
+    .await;
+    server.kill().await;
+    assert!(
+        terminal_events(&db).await < JOBS as i64,
+        "the kill must interrupt work in flight"
+    );
+
+    let restarted = TestServer::start_with(&db, options()).await;
+    let verifier = standardwebhooks::Webhook::new(&secret).unwrap();
+    for job_id in &jobs {
+        let status = restarted.wait_until_ended(job_id).await;
+        assert_eq!(status["status"], "completed", "{status}");
+    }
+    let mut logs = Vec::new();
+    for job_id in &jobs {
+        logs.push(settled(&restarted, job_id).await);
+    }
+    let mut delivered_2xx: HashMap<String, usize> = HashMap::new();
+    for request in listener.received() {
+        verifier
+            .verify(request.body.as_bytes(), &request.headers)
+            .expect("valid signature");
+        let id = request.headers["webhook-id"].to_str().unwrap().to_owned();
+        *delivered_2xx.entry(id).or_default() += 1;
+    }
+    let mut duplicated = 0;
+    for (job_id, log) in jobs.iter().zip(logs) {
+        assert!(log.iter().all(|d| d["state"] == "delivered"), "{log:?}");
+        let ids: Vec<&str> = log.iter().map(|d| d["id"].as_str().unwrap()).collect();
+        let mut arrivals: Vec<String> = Vec::new();
+        for request in listener.received() {
+            let id = request.headers["webhook-id"].to_str().unwrap().to_owned();
+            if ids.contains(&id.as_str()) && !arrivals.contains(&id) {
+                arrivals.push(id);
+            }
+        }
+        assert_eq!(arrivals, ids, "job {job_id}: every message, in order");
+        // Only a delivery in flight at the kill (one per job at most) may be repeated.
+        let repeated = ids.iter().filter(|id| delivered_2xx[**id] > 1).count();
+        assert!(
+            repeated <= 1,
+            "job {job_id}: {repeated} messages delivered twice"
+        );
+        duplicated += repeated;
+    }
+    assert!(duplicated <= JOBS);
 }
