@@ -7,10 +7,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use assessment_domain::{TaskExecution, TaskExecutionCommand, TaskExecutionError};
-use cqrs_es::AggregateError;
-use postgres_es::PostgresCqrs;
-use sqlite_es::SqliteCqrs;
+use assessment_domain::{upcasters, TaskExecution, TaskExecutionCommand, TaskExecutionError};
+use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::{AggregateError, CqrsFramework};
+use postgres_es::{PostgresCqrs, PostgresEventRepository};
+use sqlite_es::{SqliteCqrs, SqliteEventRepository};
 use tokio::sync::watch;
 
 use crate::db::Db;
@@ -34,10 +35,16 @@ impl CommandBus {
     pub fn new(db: &Db, committed: Arc<watch::Sender<u64>>) -> Self {
         let framework = match db {
             Db::Postgres(pool) => {
-                Framework::Postgres(postgres_es::postgres_cqrs(pool.clone(), Vec::new(), ()))
+                let repository = PostgresEventRepository::new(pool.clone());
+                let store = PersistedEventStore::new_event_store(repository)
+                    .with_upcasters(upcasters());
+                Framework::Postgres(CqrsFramework::new(store, Vec::new(), ()))
             }
             Db::Sqlite(pool) => {
-                Framework::Sqlite(sqlite_es::sqlite_cqrs(pool.clone(), Vec::new(), ()))
+                let repository = SqliteEventRepository::new(pool.clone());
+                let store = PersistedEventStore::new_event_store(repository)
+                    .with_upcasters(upcasters());
+                Framework::Sqlite(CqrsFramework::new(store, Vec::new(), ()))
             }
         };
         Self {

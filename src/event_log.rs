@@ -8,7 +8,10 @@
 
 use std::future::Future;
 
-use assessment_domain::{TaskExecution, TaskExecutionEvent};
+use std::sync::LazyLock;
+
+use assessment_domain::{upcasters, TaskExecution, TaskExecutionEvent};
+use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use assessment_projections::Recorded;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
@@ -40,8 +43,23 @@ impl StoredEvent {
         }
     }
 
+    /// The event in its current shape: older versions pass through the domain's upcasters.
     pub fn decode(&self) -> anyhow::Result<TaskExecutionEvent> {
-        serde_json::from_value(self.payload.clone()).map_err(|error| {
+        let mut serialized = SerializedEvent::new(
+            self.job_id.clone(),
+            self.sequence as usize,
+            TaskExecution::TYPE.to_owned(),
+            self.event_type.clone(),
+            self.event_version.clone(),
+            self.payload.clone(),
+            Value::Null,
+        );
+        for upcaster in UPCASTERS.iter() {
+            if upcaster.can_upcast(&serialized.event_type, &serialized.event_version) {
+                serialized = upcaster.upcast(serialized);
+            }
+        }
+        serde_json::from_value(serialized.payload).map_err(|error| {
             anyhow::anyhow!(
                 "event {} ({} v{}) cannot be read: {error}",
                 self.position,
@@ -51,6 +69,8 @@ impl StoredEvent {
         })
     }
 }
+
+static UPCASTERS: LazyLock<Vec<Box<dyn EventUpcaster>>> = LazyLock::new(upcasters);
 
 /// An event decoded, kept with its place in the log.
 pub struct DecodedEvent {
@@ -227,4 +247,95 @@ pub async fn load_job(db: &Db, job_id: &str) -> anyhow::Result<Vec<DecodedEvent>
             .await?
     });
     stored.into_iter().map(DecodedEvent::decode).collect()
+}
+
+/// Optional narrowing of the event feed.
+#[derive(Debug, Clone, Default)]
+pub struct FeedFilter {
+    pub event_type: Option<String>,
+    pub job_id: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Up to `limit` events of `organization_id` after `after`, in commit order and gap-safe
+/// (see the module documentation), narrowed by `filter`.
+pub async fn feed(
+    db: &Db,
+    organization_id: &str,
+    after: Cursor,
+    limit: i64,
+    filter: &FeedFilter,
+) -> anyhow::Result<Vec<StoredEvent>> {
+    Ok(match db {
+        Db::Postgres(pool) => {
+            let sql = format!(
+                "SELECT {PG_COLUMNS} FROM events
+                 WHERE aggregate_type = $1
+                   AND txid < pg_snapshot_xmin(pg_current_snapshot())
+                   AND (txid > (($2::bigint)::text)::xid8
+                        OR (txid = (($2::bigint)::text)::xid8 AND position > $3))
+                   AND metadata->>'organization_id' = $4
+                   AND ($5::text IS NULL OR event_type = $5)
+                   AND ($6::text IS NULL OR aggregate_id = $6)
+                   AND ($7::timestamptz IS NULL OR recorded_at >= $7)
+                   AND ($8::timestamptz IS NULL OR recorded_at <= $8)
+                 ORDER BY txid, position
+                 LIMIT $9"
+            );
+            sqlx::query_as(&sql)
+                .bind(TaskExecution::TYPE)
+                .bind(after.txid)
+                .bind(after.position)
+                .bind(organization_id)
+                .bind(&filter.event_type)
+                .bind(&filter.job_id)
+                .bind(filter.from)
+                .bind(filter.to)
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }
+        Db::Sqlite(pool) => {
+            // recorded_at is stored as text in one fixed format, so text order is time order.
+            let stamp = |at: &DateTime<Utc>| at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+            let sql = format!(
+                "SELECT {SQLITE_COLUMNS} FROM events
+                 WHERE aggregate_type = $1 AND rowid > $2
+                   AND json_extract(metadata, '$.organization_id') = $3
+                   AND ($4 IS NULL OR event_type = $4)
+                   AND ($5 IS NULL OR aggregate_id = $5)
+                   AND ($6 IS NULL OR recorded_at >= $6)
+                   AND ($7 IS NULL OR recorded_at <= $7)
+                 ORDER BY rowid
+                 LIMIT $8"
+            );
+            sqlx::query_as(&sql)
+                .bind(TaskExecution::TYPE)
+                .bind(after.position)
+                .bind(organization_id)
+                .bind(&filter.event_type)
+                .bind(&filter.job_id)
+                .bind(filter.from.as_ref().map(stamp))
+                .bind(filter.to.as_ref().map(stamp))
+                .bind(limit)
+                .fetch_all(pool)
+                .await?
+        }
+    })
+}
+
+impl Cursor {
+    /// The cursor as clients see it: opaque, but stable.
+    pub fn encode(self) -> String {
+        format!("{}-{}", self.txid, self.position)
+    }
+
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let (txid, position) = text.split_once('-')?;
+        Some(Cursor {
+            txid: txid.parse().ok().filter(|t: &i64| *t >= 0)?,
+            position: position.parse().ok().filter(|p: &i64| *p >= 0)?,
+        })
+    }
 }

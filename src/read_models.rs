@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use assessment_domain::TaskExecutionEvent;
-use assessment_projections::{AssessmentRecord, TaskStatus, TaskStatusView};
+use assessment_projections::{AssessmentRecord, TaskStatus};
 
 use crate::db::Db;
 use crate::event_log::{self, DecodedEvent};
@@ -86,7 +86,7 @@ pub async fn task_status(
     db: &Db,
     job_id: &str,
     organization_id: &str,
-) -> anyhow::Result<Option<TaskStatusView>> {
+) -> anyhow::Result<Option<TaskStatus>> {
     let row: Option<(String, i64, String)> = with_pool!(db, |pool| {
         sqlx::query_as(
             "SELECT organization_id, last_position, view FROM task_status_view WHERE job_id = $1",
@@ -102,9 +102,7 @@ pub async fn task_status(
             TaskStatus::from_history(events.iter().map(DecodedEvent::recorded))
         }
     };
-    Ok(status
-        .filter(|status| status.organization_id == organization_id)
-        .map(|status| status.view))
+    Ok(status.filter(|status| status.organization_id == organization_id))
 }
 
 /// The assessment `assessment_id` if it belongs to `organization_id`.

@@ -16,6 +16,6 @@ pub use request::{
     RequestError,
 };
 pub use task_execution::{
-    JobRequested, Lifecycle, TaskExecution, TaskExecutionCommand, TaskExecutionError,
+    upcasters, JobRequested, Lifecycle, TaskExecution, TaskExecutionCommand, TaskExecutionError,
     TaskExecutionEvent,
 };

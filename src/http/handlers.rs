@@ -1,10 +1,11 @@
 //! Request handlers: validate, send a command or read a view, answer in the seed's shapes.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use chrono::Utc;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use assessment_domain::request::MAX_REQUESTED_SKILLS;
@@ -202,18 +203,31 @@ pub(super) fn canonical_id(raw: &str) -> Option<String> {
     uuid::Uuid::parse_str(raw).ok().map(|id| id.to_string())
 }
 
-/// `GET /api/v2/task-executions/status/{job_id}`
+pub(super) const JOB_NOT_FOUND: ApiError = ApiError::NotFound("Task execution not found");
+
+#[derive(Debug, Deserialize)]
+pub struct StatusQuery {
+    /// A log position, or an RFC 3339 time: the status as it was then.
+    as_of: Option<String>,
+}
+
+/// `GET /api/v2/task-executions/status/{job_id}[?as_of=POSITION|TIME]`
 pub async fn task_status(
     State(state): State<AppState>,
     caller: Caller,
     Path(job_id): Path<String>,
+    Query(query): Query<StatusQuery>,
 ) -> Result<Json<TaskStatusView>, ApiError> {
-    const NOT_FOUND: ApiError = ApiError::NotFound("Task execution not found");
-    let job_id = canonical_id(&job_id).ok_or(NOT_FOUND)?;
-    read_models::task_status(&state.db, &job_id, &caller.organization_id)
-        .await?
-        .map(Json)
-        .ok_or(NOT_FOUND)
+    let job_id = canonical_id(&job_id).ok_or(JOB_NOT_FOUND)?;
+    let status = match query.as_of {
+        None => read_models::task_status(&state.db, &job_id, &caller.organization_id).await?,
+        Some(as_of) => {
+            let point = super::history::parse_as_of(&as_of)?;
+            super::history::status_as_of(&state.db, &job_id, &caller.organization_id, point)
+                .await?
+        }
+    };
+    status.map(|s| Json(s.view)).ok_or(JOB_NOT_FOUND)
 }
 
 /// The caller's assessment `raw_id`, or 404.

@@ -3,6 +3,7 @@
 mod auth;
 mod error;
 mod handlers;
+mod history;
 mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
@@ -48,6 +49,15 @@ pub fn router(state: AppState) -> Router {
             "/api/v2/assessments/{assessment_id}/questions",
             get(handlers::assessment_questions),
         )
+        .route(
+            "/api/v2/task-executions/status/{job_id}/stream",
+            get(history::status_stream),
+        )
+        .route(
+            "/api/v2/task-executions/{job_id}/events",
+            get(history::job_events),
+        )
+        .route("/api/v2/events", get(history::feed))
         .route("/api/v2/skills", get(handlers::skills))
         .route("/api/v2/webhooks/secret", get(webhooks::secret))
         .route(

@@ -7,12 +7,11 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::handlers::canonical_id;
+use super::handlers::{canonical_id, JOB_NOT_FOUND};
 use super::AppState;
 use crate::api_keys::Caller;
 use crate::webhooks::{delivery, signing};
 
-const JOB_NOT_FOUND: ApiError = ApiError::NotFound("Task execution not found");
 
 /// `GET /api/v2/webhooks/secret`
 pub async fn secret(

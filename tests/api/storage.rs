@@ -39,9 +39,10 @@ async fn a_jobs_history_is_ordered_positioned_and_complete(backend: Backend) {
     assert!(rows.len() > 5);
     assert_eq!(rows.first().unwrap().2, "JobRequested");
     assert_eq!(rows.last().unwrap().2, "Completed");
-    for (index, (sequence, _, _, version, recorded_at)) in rows.iter().enumerate() {
+    for (index, (sequence, _, event_type, version, recorded_at)) in rows.iter().enumerate() {
         assert_eq!(*sequence, index as i64 + 1);
-        assert_eq!(version, "1.0");
+        let expected = if event_type == "JobRequested" { "2.0" } else { "1.0" };
+        assert_eq!(version, expected);
         assert!(!recorded_at.is_empty());
     }
     assert!(

@@ -16,11 +16,9 @@ pub struct JobRequested {
     pub job_description: String,
     pub cutoff: u8,
     pub notification_url: Option<String>,
-    /// The optional generation controls; absent in events written before they existed.
-    #[serde(default)]
+    /// The optional generation controls (since 2.0; the upcaster fills them in for 1.0).
     pub options: GenerationOptions,
-    /// The API key that asked; its webhook secret signs the job's notifications.
-    #[serde(default)]
+    /// The API key that asked; its webhook secret signs the job's notifications (since 2.0).
     pub api_key_id: Option<String>,
     pub requested_at: DateTime<Utc>,
 }
@@ -80,6 +78,10 @@ impl DomainEvent for TaskExecutionEvent {
     }
 
     fn event_version(&self) -> String {
-        "1.0".to_owned()
+        match self {
+            TaskExecutionEvent::JobRequested(_) => "2.0",
+            _ => "1.0",
+        }
+        .to_owned()
     }
 }

@@ -3,7 +3,9 @@
 mod aggregate;
 mod commands;
 mod events;
+mod upcasters;
 
 pub use aggregate::{Lifecycle, TaskExecution, TaskExecutionError};
 pub use commands::TaskExecutionCommand;
 pub use events::{JobRequested, TaskExecutionEvent};
+pub use upcasters::upcasters;

@@ -1,0 +1,221 @@
+//! The history for auditors: a job's events, the organization's event feed in commit order,
+//! the status as of a point in the log, and a live status stream (Server-Sent Events).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::Stream;
+
+use assessment_domain::TaskExecutionEvent;
+use assessment_projections::TaskStatus;
+
+use super::error::ApiError;
+use super::handlers::{canonical_id, JOB_NOT_FOUND};
+use super::AppState;
+use crate::api_keys::Caller;
+use crate::db::Db;
+use crate::event_log::{self, Cursor, DecodedEvent, FeedFilter, StoredEvent};
+
+/// Most events one feed page returns.
+pub const MAX_FEED_PAGE: i64 = 1_000;
+const DEFAULT_FEED_PAGE: i64 = 100;
+/// How often a live stream looks for a change.
+const STREAM_POLL: Duration = Duration::from_millis(200);
+
+fn event_json(stored: &StoredEvent) -> Value {
+    json!({
+        "job_id": stored.job_id,
+        "event_type": stored.event_type,
+        "event_version": stored.event_version,
+        "sequence": stored.sequence,
+        "position": stored.position,
+        "cursor": stored.cursor().encode(),
+        "recorded_at": stored.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "payload": stored.payload,
+    })
+}
+
+/// The job's events if it belongs to `organization_id`.
+async fn owned_history(
+    db: &Db,
+    job_id: &str,
+    organization_id: &str,
+) -> Result<Vec<DecodedEvent>, ApiError> {
+    let events = event_log::load_job(db, job_id).await?;
+    match events.first().map(|e| &e.event) {
+        Some(TaskExecutionEvent::JobRequested(requested))
+            if requested.organization_id == organization_id =>
+        {
+            Ok(events)
+        }
+        _ => Err(JOB_NOT_FOUND),
+    }
+}
+
+/// `GET /api/v2/task-executions/{job_id}/events`
+pub async fn job_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let job_id = canonical_id(&job_id).ok_or(JOB_NOT_FOUND)?;
+    let events = owned_history(&state.db, &job_id, &caller.organization_id).await?;
+    let events: Vec<Value> = events.iter().map(|e| event_json(&e.stored)).collect();
+    Ok(Json(json!({ "job_id": job_id, "events": events })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FeedQuery {
+    after: Option<String>,
+    limit: Option<i64>,
+    event_type: Option<String>,
+    job_id: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn parse_time(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| ApiError::BadRequest(format!("{name} must be an RFC 3339 time")))
+}
+
+/// `GET /api/v2/events?after=CURSOR&limit=N[&event_type=&job_id=&from=&to=]`
+pub async fn feed(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<FeedQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let after = match query.after.as_deref() {
+        None | Some("") => Cursor::default(),
+        Some(text) => Cursor::decode(text).ok_or_else(|| {
+            ApiError::BadRequest("after must be a cursor returned by this endpoint".into())
+        })?,
+    };
+    let limit = query.limit.unwrap_or(DEFAULT_FEED_PAGE);
+    if !(1..=MAX_FEED_PAGE).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be an integer between 1 and {MAX_FEED_PAGE}"
+        )));
+    }
+    let filter = FeedFilter {
+        event_type: query.event_type.filter(|t| !t.is_empty()),
+        job_id: query.job_id.filter(|j| !j.is_empty()),
+        from: query.from.as_deref().map(|t| parse_time("from", t)).transpose()?,
+        to: query.to.as_deref().map(|t| parse_time("to", t)).transpose()?,
+    };
+    let events =
+        event_log::feed(&state.db, &caller.organization_id, after, limit, &filter).await?;
+    let next = events.last().map_or(after, StoredEvent::cursor);
+    let has_more = events.len() as i64 == limit;
+    Ok(Json(json!({
+        "events": events.iter().map(event_json).collect::<Vec<_>>(),
+        "next_cursor": next.encode(),
+        "has_more": has_more,
+    })))
+}
+
+/// A point in the log: a position, or a time.
+#[derive(Debug, Clone, Copy)]
+pub enum AsOf {
+    Position(i64),
+    Time(DateTime<Utc>),
+}
+
+pub fn parse_as_of(text: &str) -> Result<AsOf, ApiError> {
+    if let Ok(position) = text.parse::<i64>() {
+        return Ok(AsOf::Position(position));
+    }
+    parse_time("as_of", text)
+        .map(AsOf::Time)
+        .map_err(|_| ApiError::BadRequest("as_of must be a log position or an RFC 3339 time".into()))
+}
+
+/// The job's status folded from its events up to `point`, with the same code as the live view.
+pub async fn status_as_of(
+    db: &Db,
+    job_id: &str,
+    organization_id: &str,
+    point: AsOf,
+) -> Result<Option<TaskStatus>, ApiError> {
+    let events = match owned_history(db, job_id, organization_id).await {
+        Ok(events) => events,
+        Err(_) => return Ok(None),
+    };
+    let until = events.iter().take_while(|e| match point {
+        AsOf::Position(position) => e.stored.position <= position,
+        AsOf::Time(time) => e.stored.recorded_at <= time,
+    });
+    Ok(TaskStatus::from_history(until.map(DecodedEvent::recorded)))
+}
+
+/// `GET /api/v2/task-executions/status/{job_id}/stream`: the status view after every event of
+/// the job, as Server-Sent Events whose id is the event's log position; the stream ends after
+/// the final update. A client that reconnects with `Last-Event-ID` gets only what came after.
+/// The views are folded from the job's own events, so no update is skipped or merged.
+pub async fn status_stream(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let job_id = canonical_id(&job_id).ok_or(JOB_NOT_FOUND)?;
+    let organization_id = caller.organization_id;
+    owned_history(&state.db, &job_id, &organization_id).await?;
+    let resume_after: i64 = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let (sender, receiver) = tokio::sync::mpsc::channel(64);
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        let mut status: Option<TaskStatus> = None;
+        let mut folded = 0;
+        loop {
+            let events = match event_log::load_job(&db, &job_id).await {
+                Ok(events) => events,
+                Err(error) => {
+                    tracing::warn!(error = format!("{error:#}"), "status stream read failed");
+                    Vec::new()
+                }
+            };
+            for event in events.iter().skip(folded) {
+                folded += 1;
+                status = TaskStatus::fold(status.take(), event.recorded());
+                let Some(current) = &status else { continue };
+                if event.stored.position <= resume_after {
+                    continue;
+                }
+                let update = Event::default()
+                    .id(event.stored.position.to_string())
+                    .event("status")
+                    .json_data(&current.view)
+                    .unwrap_or_else(|_| Event::default().comment("unserializable status"));
+                if sender.send(Ok(update)).await.is_err() {
+                    return;
+                }
+                if event.event.is_terminal() {
+                    return;
+                }
+            }
+            // Resumed after the final update: nothing more will come.
+            if events.last().is_some_and(|e| e.event.is_terminal()) {
+                return;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(STREAM_POLL) => {}
+                () = sender.closed() => return,
+            }
+        }
+    });
+    Ok(Sse::new(ReceiverStream::new(receiver)).keep_alive(KeepAlive::default()))
+}
