@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::api_keys::{self, DEFAULT_ORGANIZATION};
 use crate::db::{Db, DEFAULT_SQLITE_URL};
 use crate::generator::llm::LlmConfig;
-use crate::replay;
+use crate::{replay, transfer};
 use crate::server::{self, ServeConfig};
 use crate::webhooks::{RetrySchedule, WebhookConfig, DEFAULT_RETRY_SCHEDULE};
 use crate::worker::WorkerConfig;
@@ -37,6 +37,9 @@ enum Command {
     ApiKeys(ApiKeysCommand),
     /// Rebuild the read models from the event log and compare them with the stored ones.
     Replay(ReplayArgs),
+    /// Move the event log in and out as JSON lines.
+    #[command(subcommand)]
+    Events(EventsCommand),
     /// Measure skill extraction on the benchmark job descriptions (no database needed).
     #[command(name = "quality-benchmark")]
     QualityBenchmark {
@@ -125,6 +128,18 @@ enum ApiKeysCommand {
     Revoke { id: String },
 }
 
+#[derive(Debug, Subcommand)]
+enum EventsCommand {
+    /// Write the log (or one job's events) to standard output as JSON lines.
+    Export {
+        #[arg(long)]
+        job: Option<String>,
+    },
+    /// Load an export into an empty event store (`-` reads standard input); then `replay`
+    /// builds the read models.
+    Import { file: std::path::PathBuf },
+}
+
 #[derive(Debug, Args)]
 struct ReplayArgs {
     /// Only compare: print every difference and exit non-zero if there is one.
@@ -157,6 +172,24 @@ impl Cli {
             }
             Command::ApiKeys(command) => run_api_keys(&db, command).await,
             Command::Replay(args) => replay::run(&db, args.verify).await,
+            Command::Events(EventsCommand::Export { job }) => {
+                let stdout = std::io::stdout();
+                let mut out = std::io::BufWriter::new(stdout.lock());
+                let count = transfer::export(&db, job.as_deref(), &mut out).await?;
+                std::io::Write::flush(&mut out)?;
+                eprintln!("exported {count} events");
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Events(EventsCommand::Import { file }) => {
+                let count = if file.as_os_str() == "-" {
+                    transfer::import(&db, std::io::stdin().lock()).await?
+                } else {
+                    let reader = std::io::BufReader::new(std::fs::File::open(&file)?);
+                    transfer::import(&db, reader).await?
+                };
+                println!("imported {count} events; run `assessment-service replay` to build the read models");
+                Ok(ExitCode::SUCCESS)
+            }
             Command::QualityBenchmark { .. } => unreachable!("handled before connecting"),
         }
     }

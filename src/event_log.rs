@@ -32,6 +32,7 @@ pub struct StoredEvent {
     pub event_type: String,
     pub event_version: String,
     pub payload: Value,
+    pub metadata: Value,
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -159,9 +160,9 @@ macro_rules! checkpoint_methods {
 }
 
 const PG_COLUMNS: &str = "position, (txid::text)::bigint AS txid, aggregate_id, sequence, \
-     event_type, event_version, payload, recorded_at";
+     event_type, event_version, payload, metadata, recorded_at";
 const SQLITE_COLUMNS: &str = "rowid AS position, 0 AS txid, aggregate_id, sequence, \
-     event_type, event_version, payload, recorded_at";
+     event_type, event_version, payload, metadata, recorded_at";
 
 impl LogConnection for PgConnection {
     checkpoint_methods!(" FOR UPDATE");

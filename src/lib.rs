@@ -13,5 +13,6 @@ pub mod quality;
 pub mod read_models;
 pub mod replay;
 pub mod server;
+pub mod transfer;
 pub mod webhooks;
 pub mod worker;

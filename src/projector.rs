@@ -13,7 +13,7 @@ use tokio::sync::{watch, Notify};
 
 use crate::db::Db;
 use crate::event_log::{DecodedEvent, LogConnection, WritePool};
-use crate::read_models::{status_from_row, ReadModelChanges};
+use crate::read_models::{ReadModelChanges, ReadModelStore};
 use crate::with_pool;
 
 /// The checkpoint name of the read-model subscription.
@@ -94,73 +94,14 @@ pub async fn apply_next_batch(db: &Db) -> anyhow::Result<BatchOutcome> {
         let mut changes = ReadModelChanges::default();
         let jobs: BTreeSet<&str> = events.iter().map(|e| e.stored.job_id.as_str()).collect();
         for job_id in jobs {
-            let row: Option<(String, i64, String)> = sqlx::query_as(
-                "SELECT organization_id, last_position, view FROM task_status_view
-                 WHERE job_id = $1",
-            )
-            .bind(job_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(row) = row {
-                changes
-                    .statuses
-                    .insert(job_id.to_owned(), status_from_row(row)?);
+            if let Some(status) = tx.load_status(job_id).await? {
+                changes.statuses.insert(job_id.to_owned(), status);
             }
         }
         for event in &events {
             changes.apply(event);
         }
-
-        for job_id in &changes.touched {
-            let status = &changes.statuses[job_id];
-            sqlx::query(
-                "INSERT INTO task_status_view (job_id, organization_id, last_position, view)
-                 VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (job_id) DO UPDATE
-                 SET last_position = excluded.last_position, view = excluded.view",
-            )
-            .bind(job_id)
-            .bind(&status.organization_id)
-            .bind(status.last_position)
-            .bind(serde_json::to_string(&status.view)?)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for (assessment_id, record) in &changes.assessments {
-            sqlx::query(
-                "INSERT INTO assessment_view (assessment_id, organization_id, job_id, info, questions)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (assessment_id) DO UPDATE
-                 SET info = excluded.info, questions = excluded.questions",
-            )
-            .bind(assessment_id)
-            .bind(&record.organization_id)
-            .bind(&record.job_id)
-            .bind(serde_json::to_string(&record.info)?)
-            .bind(serde_json::to_string(&record.questions)?)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for job in &changes.queued {
-            sqlx::query(
-                "INSERT INTO job_queue (job_id, organization_id, position, state)
-                 VALUES ($1, $2, $3, 'pending') ON CONFLICT (job_id) DO NOTHING",
-            )
-            .bind(&job.job_id)
-            .bind(&job.organization_id)
-            .bind(job.position)
-            .execute(&mut *tx)
-            .await?;
-        }
-        for job_id in &changes.ended {
-            sqlx::query(
-                "UPDATE job_queue SET state = 'done', lease_owner = NULL, lease_expires_ms = NULL
-                 WHERE job_id = $1",
-            )
-            .bind(job_id)
-            .execute(&mut *tx)
-            .await?;
-        }
+        tx.save_changes(&changes).await?;
         tx.save_checkpoint(READ_MODELS, last).await?;
         tx.commit().await?;
         Ok(BatchOutcome {

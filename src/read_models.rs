@@ -1,6 +1,7 @@
 //! The stored read models: folding a batch of events into them, and reading them back.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 
 use assessment_domain::TaskExecutionEvent;
 use assessment_projections::{AssessmentRecord, TaskStatus};
@@ -57,6 +58,109 @@ impl ReadModelChanges {
         self.statuses.insert(job_id.clone(), next);
     }
 }
+
+/// Reading and writing the read models on one connection of either backend, so a
+/// subscription writes them in the transaction that moves its checkpoint.
+pub trait ReadModelStore: Send {
+    fn load_status(
+        &mut self,
+        job_id: &str,
+    ) -> impl Future<Output = anyhow::Result<Option<TaskStatus>>> + Send;
+
+    /// Writes every status the changes touched, their assessments, and the job queue entries.
+    fn save_changes(
+        &mut self,
+        changes: &ReadModelChanges,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    /// Empties both views (for a rebuild in the same transaction).
+    fn clear_views(&mut self) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+macro_rules! read_model_store {
+    ($connection:ty) => {
+        impl ReadModelStore for $connection {
+            async fn load_status(&mut self, job_id: &str) -> anyhow::Result<Option<TaskStatus>> {
+                let row: Option<(String, i64, String)> = sqlx::query_as(
+                    "SELECT organization_id, last_position, view FROM task_status_view
+                     WHERE job_id = $1",
+                )
+                .bind(job_id)
+                .fetch_optional(&mut *self)
+                .await?;
+                row.map(status_from_row).transpose()
+            }
+
+            async fn save_changes(&mut self, changes: &ReadModelChanges) -> anyhow::Result<()> {
+                for job_id in &changes.touched {
+                    let status = &changes.statuses[job_id];
+                    sqlx::query(
+                        "INSERT INTO task_status_view (job_id, organization_id, last_position, view)
+                         VALUES ($1, $2, $3, $4)
+                         ON CONFLICT (job_id) DO UPDATE
+                         SET last_position = excluded.last_position, view = excluded.view",
+                    )
+                    .bind(job_id)
+                    .bind(&status.organization_id)
+                    .bind(status.last_position)
+                    .bind(serde_json::to_string(&status.view)?)
+                    .execute(&mut *self)
+                    .await?;
+                }
+                for (assessment_id, record) in &changes.assessments {
+                    sqlx::query(
+                        "INSERT INTO assessment_view
+                             (assessment_id, organization_id, job_id, info, questions)
+                         VALUES ($1, $2, $3, $4, $5)
+                         ON CONFLICT (assessment_id) DO UPDATE
+                         SET info = excluded.info, questions = excluded.questions",
+                    )
+                    .bind(assessment_id)
+                    .bind(&record.organization_id)
+                    .bind(&record.job_id)
+                    .bind(serde_json::to_string(&record.info)?)
+                    .bind(serde_json::to_string(&record.questions)?)
+                    .execute(&mut *self)
+                    .await?;
+                }
+                for job in &changes.queued {
+                    sqlx::query(
+                        "INSERT INTO job_queue (job_id, organization_id, position, state)
+                         VALUES ($1, $2, $3, 'pending') ON CONFLICT (job_id) DO NOTHING",
+                    )
+                    .bind(&job.job_id)
+                    .bind(&job.organization_id)
+                    .bind(job.position)
+                    .execute(&mut *self)
+                    .await?;
+                }
+                for job_id in &changes.ended {
+                    sqlx::query(
+                        "UPDATE job_queue SET state = 'done', lease_owner = NULL,
+                         lease_expires_ms = NULL WHERE job_id = $1",
+                    )
+                    .bind(job_id)
+                    .execute(&mut *self)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            async fn clear_views(&mut self) -> anyhow::Result<()> {
+                sqlx::query("DELETE FROM task_status_view")
+                    .execute(&mut *self)
+                    .await?;
+                sqlx::query("DELETE FROM assessment_view")
+                    .execute(&mut *self)
+                    .await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+read_model_store!(sqlx::PgConnection);
+read_model_store!(sqlx::SqliteConnection);
 
 pub(crate) fn status_from_row(
     (organization_id, last_position, view): (String, i64, String),

@@ -1,5 +1,5 @@
-//! `replay --verify`: folds the whole log again, with the same code as the live subscription,
-//! and compares the result with the stored read models.
+//! `replay`: folds the whole log again with the same code as the live subscription, and either
+//! swaps the result in (`replay`) or compares it with the stored read models (`--verify`).
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use crate::db::Db;
 use crate::event_log::{Cursor, DecodedEvent, LogConnection};
-use crate::projector::{self, READ_MODELS};
-use crate::read_models::{self, ReadModelChanges};
+use crate::event_log::WritePool;
+use crate::projector::READ_MODELS;
+use crate::read_models::{self, ReadModelChanges, ReadModelStore};
 use crate::with_pool;
 
 const PAGE: i64 = 1_000;
@@ -85,10 +86,39 @@ pub async fn verify(db: &Db) -> anyhow::Result<Vec<String>> {
     Ok(found)
 }
 
+/// Rebuilds the live read models from the whole log and swaps them in, in one transaction
+/// that holds the read-model subscription's checkpoint: safe while the service runs (readers
+/// see the old views until the commit, the live subscription waits and goes on from the end).
+pub async fn rebuild_in_place(db: &Db) -> anyhow::Result<usize> {
+    with_pool!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
+        tx.lock_checkpoint(READ_MODELS).await?;
+        let mut changes = ReadModelChanges::default();
+        let mut cursor = Cursor::default();
+        let mut applied = 0;
+        loop {
+            let page = tx.events_after(cursor, PAGE).await?;
+            let Some(last) = page.last().map(|e| e.cursor()) else {
+                break;
+            };
+            for stored in page {
+                changes.apply(&DecodedEvent::decode(stored)?);
+                applied += 1;
+            }
+            cursor = last;
+        }
+        tx.clear_views().await?;
+        tx.save_changes(&changes).await?;
+        tx.save_checkpoint(READ_MODELS, cursor).await?;
+        tx.commit().await?;
+        Ok(applied)
+    })
+}
+
 pub async fn run(db: &Db, verify_only: bool) -> anyhow::Result<ExitCode> {
     if !verify_only {
-        let applied = projector::catch_up(db).await?;
-        println!("read models caught up ({applied} events applied)");
+        let applied = rebuild_in_place(db).await?;
+        println!("read models rebuilt from {applied} events");
     }
     let found = verify(db).await?;
     if found.is_empty() {
