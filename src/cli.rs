@@ -9,10 +9,10 @@ use clap::{Args, Parser, Subcommand};
 use crate::api_keys::{self, DEFAULT_ORGANIZATION};
 use crate::db::{Db, DEFAULT_SQLITE_URL};
 use crate::generator::llm::LlmConfig;
-use crate::{replay, transfer};
 use crate::server::{self, ServeConfig};
 use crate::webhooks::{RetrySchedule, WebhookConfig, DEFAULT_RETRY_SCHEDULE};
 use crate::worker::WorkerConfig;
+use crate::{replay, transfer};
 
 #[derive(Debug, Parser)]
 #[command(name = "assessment-service", version, about)]

@@ -36,14 +36,14 @@ impl CommandBus {
         let framework = match db {
             Db::Postgres(pool) => {
                 let repository = PostgresEventRepository::new(pool.clone());
-                let store = PersistedEventStore::new_event_store(repository)
-                    .with_upcasters(upcasters());
+                let store =
+                    PersistedEventStore::new_event_store(repository).with_upcasters(upcasters());
                 Framework::Postgres(CqrsFramework::new(store, Vec::new(), ()))
             }
             Db::Sqlite(pool) => {
                 let repository = SqliteEventRepository::new(pool.clone());
-                let store = PersistedEventStore::new_event_store(repository)
-                    .with_upcasters(upcasters());
+                let store =
+                    PersistedEventStore::new_event_store(repository).with_upcasters(upcasters());
                 Framework::Sqlite(CqrsFramework::new(store, Vec::new(), ()))
             }
         };

@@ -11,9 +11,9 @@ use std::future::Future;
 use std::sync::LazyLock;
 
 use assessment_domain::{upcasters, TaskExecution, TaskExecutionEvent};
-use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use assessment_projections::Recorded;
 use chrono::{DateTime, Utc};
+use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use cqrs_es::Aggregate;
 use serde_json::Value;
 use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection, Transaction};

@@ -110,15 +110,3 @@ pub async fn apply_next_batch(db: &Db) -> anyhow::Result<BatchOutcome> {
         })
     })
 }
-
-/// Applies batches until the subscription has reached the end of the log.
-pub async fn catch_up(db: &Db) -> anyhow::Result<usize> {
-    let mut total = 0;
-    loop {
-        let outcome = apply_next_batch(db).await?;
-        if outcome.events == 0 {
-            return Ok(total);
-        }
-        total += outcome.events;
-    }
-}

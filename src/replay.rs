@@ -6,8 +6,8 @@ use std::fmt::Debug;
 use std::process::ExitCode;
 
 use crate::db::Db;
-use crate::event_log::{Cursor, DecodedEvent, LogConnection};
 use crate::event_log::WritePool;
+use crate::event_log::{Cursor, DecodedEvent, LogConnection};
 use crate::projector::READ_MODELS;
 use crate::read_models::{self, ReadModelChanges, ReadModelStore};
 use crate::with_pool;

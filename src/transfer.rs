@@ -95,7 +95,10 @@ pub async fn import(db: &Db, input: impl BufRead) -> anyhow::Result<usize> {
             let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
                 .fetch_one(&mut *tx)
                 .await?;
-            anyhow::ensure!(existing == 0, "the event store is not empty ({existing} events)");
+            anyhow::ensure!(
+                existing == 0,
+                "the event store is not empty ({existing} events)"
+            );
             for event in &events {
                 sqlx::query(
                     "INSERT INTO events (position, aggregate_type, aggregate_id, sequence,
@@ -134,7 +137,10 @@ pub async fn import(db: &Db, input: impl BufRead) -> anyhow::Result<usize> {
             let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events")
                 .fetch_one(&mut *tx)
                 .await?;
-            anyhow::ensure!(existing == 0, "the event store is not empty ({existing} events)");
+            anyhow::ensure!(
+                existing == 0,
+                "the event store is not empty ({existing} events)"
+            );
             for event in &events {
                 sqlx::query(
                     "INSERT INTO events (rowid, aggregate_type, aggregate_id, sequence,
@@ -149,14 +155,18 @@ pub async fn import(db: &Db, input: impl BufRead) -> anyhow::Result<usize> {
                 .bind(&event.event_version)
                 .bind(event.payload.to_string())
                 .bind(event.metadata.to_string())
-                .bind(event.recorded_at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+                .bind(
+                    event
+                        .recorded_at
+                        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                        .to_string(),
+                )
                 .execute(&mut *tx)
                 .await?;
             }
-            let end: (i64, i64) =
-                sqlx::query_as("SELECT 0, COALESCE(MAX(rowid), 0) FROM events")
-                    .fetch_one(&mut *tx)
-                    .await?;
+            let end: (i64, i64) = sqlx::query_as("SELECT 0, COALESCE(MAX(rowid), 0) FROM events")
+                .fetch_one(&mut *tx)
+                .await?;
             skip_webhooks(&mut *tx, end).await?;
             tx.commit().await?;
         }

@@ -223,8 +223,7 @@ pub async fn task_status(
         None => read_models::task_status(&state.db, &job_id, &caller.organization_id).await?,
         Some(as_of) => {
             let point = super::history::parse_as_of(&as_of)?;
-            super::history::status_as_of(&state.db, &job_id, &caller.organization_id, point)
-                .await?
+            super::history::status_as_of(&state.db, &job_id, &caller.organization_id, point).await?
         }
     };
     status.map(|s| Json(s.view)).ok_or(JOB_NOT_FOUND)

@@ -109,11 +109,18 @@ pub async fn feed(
     let filter = FeedFilter {
         event_type: query.event_type.filter(|t| !t.is_empty()),
         job_id: query.job_id.filter(|j| !j.is_empty()),
-        from: query.from.as_deref().map(|t| parse_time("from", t)).transpose()?,
-        to: query.to.as_deref().map(|t| parse_time("to", t)).transpose()?,
+        from: query
+            .from
+            .as_deref()
+            .map(|t| parse_time("from", t))
+            .transpose()?,
+        to: query
+            .to
+            .as_deref()
+            .map(|t| parse_time("to", t))
+            .transpose()?,
     };
-    let events =
-        event_log::feed(&state.db, &caller.organization_id, after, limit, &filter).await?;
+    let events = event_log::feed(&state.db, &caller.organization_id, after, limit, &filter).await?;
     let next = events.last().map_or(after, StoredEvent::cursor);
     let has_more = events.len() as i64 == limit;
     Ok(Json(json!({
@@ -134,9 +141,9 @@ pub fn parse_as_of(text: &str) -> Result<AsOf, ApiError> {
     if let Ok(position) = text.parse::<i64>() {
         return Ok(AsOf::Position(position));
     }
-    parse_time("as_of", text)
-        .map(AsOf::Time)
-        .map_err(|_| ApiError::BadRequest("as_of must be a log position or an RFC 3339 time".into()))
+    parse_time("as_of", text).map(AsOf::Time).map_err(|_| {
+        ApiError::BadRequest("as_of must be a log position or an RFC 3339 time".into())
+    })
 }
 
 /// The job's status folded from its events up to `point`, with the same code as the live view.

@@ -12,7 +12,6 @@ use super::AppState;
 use crate::api_keys::Caller;
 use crate::webhooks::{delivery, signing};
 
-
 /// `GET /api/v2/webhooks/secret`
 pub async fn secret(
     State(state): State<AppState>,

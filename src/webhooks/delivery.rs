@@ -531,11 +531,17 @@ mod tests {
 
     #[test]
     fn retry_after_is_read_in_seconds_or_as_a_date_and_capped() {
-        assert_eq!(retry_after(&with_retry_after("120")), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after(&with_retry_after("120")),
+            Some(Duration::from_secs(120))
+        );
         let in_an_hour = (Utc::now() + chrono::Duration::hours(1)).to_rfc2822();
         let wait = retry_after(&with_retry_after(&in_an_hour)).unwrap();
         assert!(wait > Duration::from_secs(3_500) && wait <= Duration::from_secs(3_600));
-        assert_eq!(retry_after(&with_retry_after("9999999")), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            retry_after(&with_retry_after("9999999")),
+            Some(MAX_RETRY_AFTER)
+        );
         assert_eq!(retry_after(&with_retry_after("soon")), None);
         assert_eq!(retry_after(&HeaderMap::new()), None);
     }

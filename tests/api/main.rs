@@ -7,6 +7,7 @@ mod auth;
 mod crash;
 mod generate;
 mod generation;
+mod history;
 mod llm;
 mod storage;
 mod webhooks;

@@ -41,7 +41,11 @@ async fn a_jobs_history_is_ordered_positioned_and_complete(backend: Backend) {
     assert_eq!(rows.last().unwrap().2, "Completed");
     for (index, (sequence, _, event_type, version, recorded_at)) in rows.iter().enumerate() {
         assert_eq!(*sequence, index as i64 + 1);
-        let expected = if event_type == "JobRequested" { "2.0" } else { "1.0" };
+        let expected = if event_type == "JobRequested" {
+            "2.0"
+        } else {
+            "1.0"
+        };
         assert_eq!(version, expected);
         assert!(!recorded_at.is_empty());
     }

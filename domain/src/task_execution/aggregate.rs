@@ -393,7 +393,11 @@ mod tests {
                 logged_at: at(1),
             }])
             .map(|e| {
-                let expected = if e.event_type() == "JobRequested" { "2.0" } else { "1.0" };
+                let expected = if e.event_type() == "JobRequested" {
+                    "2.0"
+                } else {
+                    "1.0"
+                };
                 assert_eq!(e.event_version(), expected);
                 e.event_type()
             })
