@@ -4,7 +4,7 @@
 //! PostgreSQL assigns positions at insert, so a transaction that inserts early and commits late
 //! would slip in behind a reader that ordered by position alone. Readers there order by
 //! (writing transaction id, position) and read only transactions older than every one still
-//! running. SQLite has one writer at a time, so its rowid order is commit order.
+//! running. SQLite has one writer at a time, so its position order is commit order.
 
 use std::future::Future;
 
@@ -121,6 +121,15 @@ pub trait LogConnection: Send {
         name: &str,
         cursor: Cursor,
     ) -> impl Future<Output = sqlx::Result<()>> + Send;
+
+    /// Records where a job's webhooks go (kept if already there).
+    fn add_webhook_target(
+        &mut self,
+        job_id: &str,
+        organization_id: &str,
+        api_key_id: Option<&str>,
+        url: &str,
+    ) -> impl Future<Output = sqlx::Result<()>> + Send;
 }
 
 const CREATE_CHECKPOINT: &str =
@@ -147,6 +156,26 @@ macro_rules! checkpoint_methods {
             Ok(Cursor { txid, position })
         }
 
+        async fn add_webhook_target(
+            &mut self,
+            job_id: &str,
+            organization_id: &str,
+            api_key_id: Option<&str>,
+            url: &str,
+        ) -> sqlx::Result<()> {
+            sqlx::query(
+                "INSERT INTO webhook_targets (job_id, organization_id, api_key_id, url)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO NOTHING",
+            )
+            .bind(job_id)
+            .bind(organization_id)
+            .bind(api_key_id)
+            .bind(url)
+            .execute(&mut *self)
+            .await?;
+            Ok(())
+        }
+
         async fn save_checkpoint(&mut self, name: &str, cursor: Cursor) -> sqlx::Result<()> {
             sqlx::query(SAVE_CHECKPOINT)
                 .bind(name)
@@ -161,7 +190,7 @@ macro_rules! checkpoint_methods {
 
 const PG_COLUMNS: &str = "position, (txid::text)::bigint AS txid, aggregate_id, sequence, \
      event_type, event_version, payload, metadata, recorded_at";
-const SQLITE_COLUMNS: &str = "rowid AS position, 0 AS txid, aggregate_id, sequence, \
+const SQLITE_COLUMNS: &str = "position, 0 AS txid, aggregate_id, sequence, \
      event_type, event_version, payload, metadata, recorded_at";
 
 impl LogConnection for PgConnection {
@@ -194,8 +223,8 @@ impl LogConnection for SqliteConnection {
     async fn events_after(&mut self, after: Cursor, limit: i64) -> sqlx::Result<Vec<StoredEvent>> {
         let sql = format!(
             "SELECT {SQLITE_COLUMNS} FROM events
-             WHERE aggregate_type = $1 AND rowid > $2
-             ORDER BY rowid
+             WHERE aggregate_type = $1 AND position > $2
+             ORDER BY position
              LIMIT $3"
         );
         sqlx::query_as(&sql)
@@ -302,13 +331,13 @@ pub async fn feed(
             let stamp = |at: &DateTime<Utc>| at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
             let sql = format!(
                 "SELECT {SQLITE_COLUMNS} FROM events
-                 WHERE aggregate_type = $1 AND rowid > $2
+                 WHERE aggregate_type = $1 AND position > $2
                    AND json_extract(metadata, '$.organization_id') = $3
                    AND ($4 IS NULL OR event_type = $4)
                    AND ($5 IS NULL OR aggregate_id = $5)
                    AND ($6 IS NULL OR recorded_at >= $6)
                    AND ($7 IS NULL OR recorded_at <= $7)
-                 ORDER BY rowid
+                 ORDER BY position
                  LIMIT $8"
             );
             sqlx::query_as(&sql)
@@ -338,5 +367,36 @@ impl Cursor {
             txid: txid.parse().ok().filter(|t: &i64| *t >= 0)?,
             position: position.parse().ok().filter(|p: &i64| *p >= 0)?,
         })
+    }
+}
+
+/// Waits (up to `limit`) until every event committed so far can be read in commit order. On
+/// PostgreSQL a reader sees only transactions older than every one still running anywhere in
+/// the cluster, so a one-shot reader (replay, export) first waits for that horizon to pass the
+/// newest committed event; the live subscriptions simply read it on a later turn.
+pub async fn wait_until_readable(db: &Db, limit: std::time::Duration) -> anyhow::Result<()> {
+    let Db::Postgres(pool) = db else {
+        return Ok(());
+    };
+    let newest: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX((txid::text)::bigint), 0) FROM events")
+            .fetch_one(pool)
+            .await?;
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let horizon: i64 =
+            sqlx::query_scalar("SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")
+                .fetch_one(pool)
+                .await?;
+        if horizon > newest {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!(
+                "a long-running transaction (older than transaction {newest}) holds back the \
+                 log; end it and try again"
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

@@ -7,12 +7,14 @@ use std::process::ExitCode;
 
 use crate::db::Db;
 use crate::event_log::WritePool;
-use crate::event_log::{Cursor, DecodedEvent, LogConnection};
+use crate::event_log::{self, Cursor, DecodedEvent, LogConnection};
 use crate::projector::READ_MODELS;
 use crate::read_models::{self, ReadModelChanges, ReadModelStore};
 use crate::with_pool;
 
 const PAGE: i64 = 1_000;
+/// How long a one-shot replay waits for in-flight transactions to finish.
+const HORIZON_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The read models as a fresh fold of the log up to `until` would make them.
 pub async fn rebuild(db: &Db, until: Cursor) -> anyhow::Result<ReadModelChanges> {
@@ -73,6 +75,7 @@ fn differences<V: PartialEq + Debug>(
 
 /// Compares the stored read models with a rebuild; every difference is one line (or block).
 pub async fn verify(db: &Db) -> anyhow::Result<Vec<String>> {
+    event_log::wait_until_readable(db, HORIZON_WAIT).await?;
     let until = checkpoint(db).await?;
     let rebuilt = rebuild(db, until).await?;
     let statuses = read_models::all_statuses(db).await?;
@@ -90,6 +93,7 @@ pub async fn verify(db: &Db) -> anyhow::Result<Vec<String>> {
 /// that holds the read-model subscription's checkpoint: safe while the service runs (readers
 /// see the old views until the commit, the live subscription waits and goes on from the end).
 pub async fn rebuild_in_place(db: &Db) -> anyhow::Result<usize> {
+    event_log::wait_until_readable(db, HORIZON_WAIT).await?;
     with_pool!(db, |pool| {
         let mut tx = pool.begin_write().await?;
         tx.lock_checkpoint(READ_MODELS).await?;

@@ -89,14 +89,20 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
     println!("listening on http://{address}");
     tracing::info!(%address, database = db.backend_name(), "assessment service started");
 
+    let (stopping, shutdown) = watch::channel(false);
     let app = http::router(AppState {
         db,
         bus,
         engine,
         webhooks: config.webhooks,
+        shutdown,
     });
     let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Open status streams end, so the graceful shutdown does not wait on them.
+            let _ = stopping.send(true);
+        })
         .await;
     // Everything the background tasks write is transactional: stopping them mid-way is safe.
     workers.shutdown().await;

@@ -56,6 +56,7 @@ pub async fn export(db: &Db, job: Option<&str>, out: &mut impl Write) -> anyhow:
         }
         return Ok(written);
     }
+    event_log::wait_until_readable(db, std::time::Duration::from_secs(60)).await?;
     let mut cursor = Cursor::default();
     loop {
         let page = with_pool!(db, |pool| {
@@ -129,7 +130,7 @@ pub async fn import(db: &Db, input: impl BufRead) -> anyhow::Result<usize> {
             )
             .fetch_one(&mut *tx)
             .await?;
-            skip_webhooks(&mut *tx, end).await?;
+            skip_webhooks(&mut *tx, &events, end).await?;
             tx.commit().await?;
         }
         Db::Sqlite(pool) => {
@@ -143,7 +144,7 @@ pub async fn import(db: &Db, input: impl BufRead) -> anyhow::Result<usize> {
             );
             for event in &events {
                 sqlx::query(
-                    "INSERT INTO events (rowid, aggregate_type, aggregate_id, sequence,
+                    "INSERT INTO events (position, aggregate_type, aggregate_id, sequence,
                          event_type, event_version, payload, metadata, recorded_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
@@ -164,10 +165,11 @@ pub async fn import(db: &Db, input: impl BufRead) -> anyhow::Result<usize> {
                 .execute(&mut *tx)
                 .await?;
             }
-            let end: (i64, i64) = sqlx::query_as("SELECT 0, COALESCE(MAX(rowid), 0) FROM events")
-                .fetch_one(&mut *tx)
-                .await?;
-            skip_webhooks(&mut *tx, end).await?;
+            let end: (i64, i64) =
+                sqlx::query_as("SELECT 0, COALESCE(MAX(position), 0) FROM events")
+                    .fetch_one(&mut *tx)
+                    .await?;
+            skip_webhooks(&mut *tx, &events, end).await?;
             tx.commit().await?;
         }
     }
@@ -175,8 +177,26 @@ pub async fn import(db: &Db, input: impl BufRead) -> anyhow::Result<usize> {
 }
 
 /// Moves the webhook subscription past the imported history (`end`, read inside the importing
-/// transaction): its listeners were told already.
-async fn skip_webhooks<C: LogConnection>(conn: &mut C, end: (i64, i64)) -> anyhow::Result<()> {
+/// transaction): its listeners were told already. Jobs that have a `notification_url` keep
+/// their target, so updates of a job that resumes here still reach its listener.
+async fn skip_webhooks<C: LogConnection>(
+    conn: &mut C,
+    events: &[ExportedEvent],
+    end: (i64, i64),
+) -> anyhow::Result<()> {
+    for event in events.iter().filter(|e| e.event_type == "JobRequested") {
+        let requested = &event.payload["JobRequested"];
+        let Some(url) = requested["notification_url"].as_str() else {
+            continue;
+        };
+        conn.add_webhook_target(
+            &event.aggregate_id,
+            requested["organization_id"].as_str().unwrap_or_default(),
+            requested["api_key_id"].as_str(),
+            url,
+        )
+        .await?;
+    }
     conn.lock_checkpoint(WEBHOOKS).await?;
     let (txid, position) = end;
     conn.save_checkpoint(WEBHOOKS, Cursor { txid, position })

@@ -135,10 +135,15 @@ impl Worker {
         }))
     }
 
-    /// Extends the lease until `claim` is no longer held; returns when it is lost.
+    /// Extends the lease until `claim` is no longer held; returns when it is lost, or when it
+    /// could not be renewed for a whole lease (another worker may have it by then).
     async fn keep_lease(&self, claim: &Claim) -> anyhow::Result<()> {
+        let mut renewed_at = tokio::time::Instant::now();
         loop {
             tokio::time::sleep(self.config.lease / 3).await;
+            if renewed_at.elapsed() >= self.config.lease {
+                anyhow::bail!("lease could not be renewed in time");
+            }
             let renewed = with_pool!(&self.db, |pool| {
                 sqlx::query(
                     "UPDATE job_queue SET lease_expires_ms = $3
@@ -153,7 +158,7 @@ impl Worker {
             });
             match renewed {
                 Ok(0) => anyhow::bail!("lease lost"),
-                Ok(_) => {}
+                Ok(_) => renewed_at = tokio::time::Instant::now(),
                 Err(error) => {
                     tracing::warn!(%error, job_id = %claim.job_id, "lease renewal failed")
                 }
@@ -411,6 +416,7 @@ pub struct RunningWorkers {
 impl RunningWorkers {
     /// Stops the loops and gives up their leases, so the interrupted jobs are claimed again at
     /// once (by another instance, or by this one after a restart) instead of after the lease.
+    /// A shutdown is not the job's fault: the claim does not count toward its attempts.
     pub async fn shutdown(self) {
         for task in &self.tasks {
             task.abort();
@@ -420,7 +426,8 @@ impl RunningWorkers {
         }
         let released = with_pool!(&self.worker.db, |pool| {
             sqlx::query(
-                "UPDATE job_queue SET lease_owner = NULL, lease_expires_ms = NULL
+                "UPDATE job_queue SET lease_owner = NULL, lease_expires_ms = NULL,
+                     attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
                  WHERE state = 'pending' AND lease_owner LIKE $1",
             )
             .bind(format!("{}/%", self.worker.instance))

@@ -19,6 +19,8 @@ pub enum RequestError {
     /// The seed API's own wording for a missing, null, non-string or blank role or description.
     #[error("Job role and job description are required")]
     MissingRoleOrDescription,
+    #[error("job_role and job_description must not contain NUL characters")]
+    NulCharacter,
     #[error("job_role must be at most {MAX_JOB_ROLE_CHARS} characters")]
     JobRoleTooLong,
     #[error("job_description must be at most {MAX_JOB_DESCRIPTION_CHARS} characters")]
@@ -172,6 +174,9 @@ impl JobRole {
         if trimmed.is_empty() {
             return Err(RequestError::MissingRoleOrDescription);
         }
+        if trimmed.contains('\0') {
+            return Err(RequestError::NulCharacter);
+        }
         if trimmed.chars().count() > MAX_JOB_ROLE_CHARS {
             return Err(RequestError::JobRoleTooLong);
         }
@@ -192,6 +197,9 @@ impl JobDescription {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
             return Err(RequestError::MissingRoleOrDescription);
+        }
+        if trimmed.contains('\0') {
+            return Err(RequestError::NulCharacter);
         }
         if trimmed.chars().count() > MAX_JOB_DESCRIPTION_CHARS {
             return Err(RequestError::JobDescriptionTooLong);

@@ -1,7 +1,9 @@
--- The event store of cqrs-es (sqlite-es writes the first seven columns). SQLite has one writer
--- at a time, so rowid order is commit order: rowid is the global position.
+-- The event store of cqrs-es (sqlite-es writes the aggregate columns). SQLite has one writer
+-- at a time, so insert order is commit order: the AUTOINCREMENT key is the global position
+-- (an alias of the rowid, so VACUUM never renumbers it, and never reused).
 CREATE TABLE events
 (
+    position       integer PRIMARY KEY AUTOINCREMENT,
     aggregate_type text                          NOT NULL,
     aggregate_id   text                          NOT NULL,
     sequence       integer CHECK (sequence >= 0) NOT NULL,
@@ -10,7 +12,7 @@ CREATE TABLE events
     payload        text                          NOT NULL,
     metadata       text                          NOT NULL,
     recorded_at    text                          NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-    PRIMARY KEY (aggregate_type, aggregate_id, sequence)
+    UNIQUE (aggregate_type, aggregate_id, sequence)
 ) STRICT;
 
 CREATE TABLE snapshots

@@ -140,7 +140,17 @@ impl WrittenQuestion {
             _ => false,
         };
         let objective = self.kind != QuestionType::Subjective;
+        let has_nul = [
+            Some(&self.text),
+            self.explanation.as_ref(),
+            self.rubric.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .chain(&self.options)
+        .any(|text| text.contains('\0'));
         if !consistent
+            || has_nul
             || self.text.trim().is_empty()
             || self.answer.iter().any(|a| *a >= options)
             || (objective && self.explanation.as_deref().unwrap_or("").is_empty())

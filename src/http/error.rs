@@ -18,6 +18,8 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
+    #[error("{0}")]
+    Conflict(&'static str),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -35,6 +37,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -29,6 +29,8 @@ pub const MAX_FEED_PAGE: i64 = 1_000;
 const DEFAULT_FEED_PAGE: i64 = 100;
 /// How often a live stream looks for a change.
 const STREAM_POLL: Duration = Duration::from_millis(200);
+/// Longest a stream stays open; the client resumes with `Last-Event-ID`.
+const STREAM_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
 fn event_json(stored: &StoredEvent) -> Value {
     json!({
@@ -155,7 +157,8 @@ pub async fn status_as_of(
 ) -> Result<Option<TaskStatus>, ApiError> {
     let events = match owned_history(db, job_id, organization_id).await {
         Ok(events) => events,
-        Err(_) => return Ok(None),
+        Err(ApiError::NotFound(_)) => return Ok(None),
+        Err(error) => return Err(error),
     };
     let until = events.iter().take_while(|e| match point {
         AsOf::Position(position) => e.stored.position <= position,
@@ -184,6 +187,8 @@ pub async fn status_stream(
         .unwrap_or(0);
     let (sender, receiver) = tokio::sync::mpsc::channel(64);
     let db = state.db.clone();
+    let mut shutdown = state.shutdown.clone();
+    let closes_at = tokio::time::Instant::now() + STREAM_LIFETIME;
     tokio::spawn(async move {
         let mut status: Option<TaskStatus> = None;
         let mut folded = 0;
@@ -218,9 +223,13 @@ pub async fn status_stream(
             if events.last().is_some_and(|e| e.event.is_terminal()) {
                 return;
             }
+            if *shutdown.borrow() || tokio::time::Instant::now() >= closes_at {
+                return;
+            }
             tokio::select! {
                 () = tokio::time::sleep(STREAM_POLL) => {}
                 () = sender.closed() => return,
+                _ = shutdown.changed() => return,
             }
         }
     });

@@ -29,6 +29,8 @@ pub struct AppState {
     pub bus: CommandBus,
     pub engine: Arc<Engine>,
     pub webhooks: WebhookConfig,
+    /// Turns true when the server is shutting down: long-lived responses end.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -10,7 +10,8 @@ use super::error::ApiError;
 use super::handlers::{canonical_id, JOB_NOT_FOUND};
 use super::AppState;
 use crate::api_keys::Caller;
-use crate::webhooks::{delivery, signing};
+use crate::webhooks::delivery::{self, Redelivery};
+use crate::webhooks::signing;
 
 /// `GET /api/v2/webhooks/secret`
 pub async fn secret(
@@ -56,8 +57,19 @@ pub async fn redeliver(
     Path((job_id, delivery_id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let job_id = canonical_id(&job_id).ok_or(JOB_NOT_FOUND)?;
-    if !delivery::redeliver(&state.db, &job_id, &delivery_id, &caller.organization_id).await? {
-        return Err(ApiError::NotFound("Webhook delivery not found"));
+    match delivery::redeliver(&state.db, &job_id, &delivery_id, &caller.organization_id).await? {
+        Redelivery::Queued => {}
+        Redelivery::NotFound => return Err(ApiError::NotFound("Webhook delivery not found")),
+        Redelivery::InFlight => {
+            return Err(ApiError::Conflict(
+                "This webhook delivery is still on its way; redeliver it once it has settled",
+            ))
+        }
+        Redelivery::Gone => {
+            return Err(ApiError::Conflict(
+                "The listener answered 410 Gone for this job; nothing more is sent to it",
+            ))
+        }
     }
     Ok((
         StatusCode::ACCEPTED,

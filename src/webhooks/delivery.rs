@@ -41,6 +41,9 @@ struct Claimed {
     job_id: String,
     payload: String,
     attempts: i32,
+    /// Unique to this claim: a later claim of the same message (after the lease ran out)
+    /// cannot be mistaken for this one.
+    lease_owner: String,
 }
 
 /// What one attempt gave.
@@ -59,6 +62,11 @@ pub struct Dispatcher {
     wakeup: Arc<Notify>,
     owner: String,
     permits: Arc<Semaphore>,
+}
+
+/// Text safe to store on both backends (PostgreSQL text refuses NUL).
+fn loggable(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
 }
 
 /// The whole text of an error and its causes.
@@ -96,7 +104,10 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 
 impl Dispatcher {
     pub fn new(db: Db, config: WebhookConfig, wakeup: Arc<Notify>) -> anyhow::Result<Self> {
+        // No proxy from the environment: a proxy would resolve and reach targets the SSRF guard
+        // never sees.
         let mut client = reqwest::Client::builder()
+            .no_proxy()
             .redirect(Policy::none())
             .timeout(config.timeout)
             .user_agent(concat!(
@@ -170,15 +181,16 @@ impl Dispatcher {
                          AND earlier.sequence < m.sequence)
                  ORDER BY m.next_attempt_ms, m.sequence
                  LIMIT $4{skip_locked})
-             RETURNING id, job_id, payload, attempts"
+             RETURNING id, job_id, payload, attempts, lease_owner"
         );
         let now = now_ms();
         // Long enough for one attempt and its bookkeeping; after a crash the message is sent
         // again once this runs out.
-        let lease = (self.config.timeout + Duration::from_secs(5)).as_millis() as i64;
+        let lease = (self.config.timeout + Duration::from_secs(15)).as_millis() as i64;
+        let token = format!("{}/{}", self.owner, uuid::Uuid::new_v4());
         Ok(with_pool!(&self.db, |pool| {
             sqlx::query_as(&sql)
-                .bind(&self.owner)
+                .bind(&token)
                 .bind(now + lease)
                 .bind(now)
                 .bind(limit as i64)
@@ -295,7 +307,7 @@ impl Dispatcher {
                     describe(&error)
                 };
                 return Ok(Attempt {
-                    error: Some(reason),
+                    error: Some(loggable(&reason)),
                     ..Attempt::default()
                 });
             }
@@ -314,7 +326,7 @@ impl Dispatcher {
             status_code: Some(status.as_u16()),
             error: (status.is_redirection())
                 .then(|| format!("redirects are not followed (HTTP {})", status.as_u16())),
-            body: Some(String::from_utf8_lossy(&body).into_owned()),
+            body: Some(loggable(&String::from_utf8_lossy(&body))),
             retry_after,
         })
     }
@@ -363,7 +375,7 @@ impl Dispatcher {
             .bind(attempts)
             .bind(next_attempt_ms)
             .bind(delivered_at)
-            .bind(&self.owner)
+            .bind(&message.lease_owner)
             .execute(&mut *tx)
             .await?;
             if gone {
@@ -491,30 +503,61 @@ pub async fn delivery_log(
     Ok(Some(log))
 }
 
-/// Queues message `message_id` of the job again, now, with the same `webhook-id`. Returns
-/// false if the organization has no such message.
+/// What a redelivery request came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Redelivery {
+    Queued,
+    /// The organization has no such message.
+    NotFound,
+    /// The message is still on its way (pending or being sent): nothing to redeliver yet.
+    InFlight,
+    /// The listener answered 410 Gone for this job.
+    Gone,
+}
+
+/// Queues a settled message (delivered, failed or cancelled) again, now, with the same
+/// `webhook-id`.
 pub async fn redeliver(
     db: &Db,
     job_id: &str,
     message_id: &str,
     organization_id: &str,
-) -> anyhow::Result<bool> {
-    let changed = with_pool!(db, |pool| {
-        sqlx::query(
-            "UPDATE webhook_messages
-             SET state = 'pending', attempts = 0, next_attempt_ms = $4,
-                 lease_owner = NULL, lease_expires_ms = NULL
-             WHERE id = $1 AND job_id = $2 AND organization_id = $3",
+) -> anyhow::Result<Redelivery> {
+    let found: Option<(String, i32)> = with_pool!(db, |pool| {
+        sqlx::query_as(
+            "SELECT m.state, t.gone FROM webhook_messages m
+             JOIN webhook_targets t ON t.job_id = m.job_id
+             WHERE m.id = $1 AND m.job_id = $2 AND m.organization_id = $3",
         )
         .bind(message_id)
         .bind(job_id)
         .bind(organization_id)
+        .fetch_optional(pool)
+        .await?
+    });
+    match found {
+        None => return Ok(Redelivery::NotFound),
+        Some((_, gone)) if gone != 0 => return Ok(Redelivery::Gone),
+        Some(_) => {}
+    }
+    let changed = with_pool!(db, |pool| {
+        sqlx::query(
+            "UPDATE webhook_messages
+             SET state = 'pending', attempts = 0, next_attempt_ms = $3
+             WHERE id = $1 AND job_id = $2 AND state <> 'pending' AND lease_owner IS NULL",
+        )
+        .bind(message_id)
+        .bind(job_id)
         .bind(now_ms())
         .execute(pool)
         .await?
         .rows_affected()
     });
-    Ok(changed == 1)
+    Ok(if changed == 1 {
+        Redelivery::Queued
+    } else {
+        Redelivery::InFlight
+    })
 }
 
 #[cfg(test)]

@@ -46,15 +46,12 @@ pub async fn apply_next_batch(db: &Db) -> anyhow::Result<(usize, usize)> {
             let job_id = decoded.stored.job_id.clone();
             if let TaskExecutionEvent::JobRequested(requested) = &decoded.event {
                 if let Some(url) = &requested.notification_url {
-                    sqlx::query(
-                        "INSERT INTO webhook_targets (job_id, organization_id, api_key_id, url)
-                         VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO NOTHING",
+                    tx.add_webhook_target(
+                        &job_id,
+                        &requested.organization_id,
+                        requested.api_key_id.as_deref(),
+                        url,
                     )
-                    .bind(&job_id)
-                    .bind(&requested.organization_id)
-                    .bind(&requested.api_key_id)
-                    .bind(url)
-                    .execute(&mut *tx)
                     .await?;
                 }
             }

@@ -80,11 +80,13 @@ impl Resolve for GuardedResolver {
                 .filter(|address| !is_forbidden(address.ip()))
                 .collect();
             if allowed.is_empty() {
+                // The addresses stay in the server's log: the delivery log is the tenant's to
+                // read, and must not map internal names for them.
                 let shown: Vec<String> = resolved.iter().map(|a| a.ip().to_string()).collect();
+                tracing::info!(%host, addresses = %shown.join(", "), "webhook target refused by the SSRF guard");
                 return Err(format!(
                     "refused by the SSRF guard: {host} resolves only to private, loopback, \
-                     link-local or reserved addresses ({})",
-                    shown.join(", ")
+                     link-local or reserved addresses"
                 )
                 .into());
             }

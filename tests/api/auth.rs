@@ -135,6 +135,8 @@ async fn another_organizations_jobs_and_assessments_are_404(backend: Backend) {
     let assessment_id = status["result"]["assessment_id"].as_str().unwrap();
     for path in [
         format!("/api/v2/task-executions/status/{job_id}"),
+        format!("/api/v2/task-executions/status/{job_id}?as_of=1"),
+        format!("/api/v2/task-executions/{job_id}/events"),
         format!("/api/v2/assessments/{assessment_id}/info"),
         format!("/api/v2/assessments/{assessment_id}/questions"),
     ] {
@@ -143,6 +145,18 @@ async fn another_organizations_jobs_and_assessments_are_404(backend: Backend) {
         assert_eq!(code, StatusCode::NOT_FOUND, "{path}");
         assert!(body["error"].is_string());
     }
+
+    let (code, feed) = server
+        .get_with_key("/api/v2/events?limit=1000", other_key)
+        .await;
+    assert_eq!(code, StatusCode::OK);
+    assert_eq!(
+        feed["events"],
+        json!([]),
+        "the feed shows only the caller's events"
+    );
+    let (_, own_feed) = server.get("/api/v2/events?limit=1000").await;
+    assert!(!own_feed["events"].as_array().unwrap().is_empty());
 
     let response = server
         .client

@@ -165,9 +165,26 @@ async fn every_webhook_survives_a_sigkill_during_a_burst(backend: Backend) {
         let status = restarted.wait_until_ended(job_id).await;
         assert_eq!(status["status"], "completed", "{status}");
     }
+    let per_job_events: Vec<(String, i64)> = with_pool!(&db.connect().await, |pool| {
+        sqlx::query_as("SELECT aggregate_id, COUNT(*) FROM events GROUP BY aggregate_id")
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    });
     let mut logs = Vec::new();
     for job_id in &jobs {
-        logs.push(settled(&restarted, job_id).await);
+        let events = per_job_events
+            .iter()
+            .find(|(id, _)| id == job_id)
+            .unwrap()
+            .1;
+        let log = settled(&restarted, job_id).await;
+        assert_eq!(
+            log.len() as i64,
+            events,
+            "job {job_id}: one message per event"
+        );
+        logs.push(log);
     }
     let mut delivered_2xx: HashMap<String, usize> = HashMap::new();
     for request in listener.received() {
@@ -179,6 +196,17 @@ async fn every_webhook_survives_a_sigkill_during_a_burst(backend: Backend) {
     }
     let mut duplicated = 0;
     for (job_id, log) in jobs.iter().zip(logs) {
+        let events = per_job_events
+            .iter()
+            .find(|(id, _)| id == job_id)
+            .unwrap()
+            .1;
+        assert_eq!(
+            log.len() as i64,
+            events,
+            "job {job_id}: one message per event"
+        );
+        assert_eq!(log.last().unwrap()["payload"]["status"], "completed");
         assert!(log.iter().all(|d| d["state"] == "delivered"), "{log:?}");
         let ids: Vec<&str> = log.iter().map(|d| d["id"].as_str().unwrap()).collect();
         let mut arrivals: Vec<String> = Vec::new();

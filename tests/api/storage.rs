@@ -20,17 +20,10 @@ async fn a_jobs_history_is_ordered_positioned_and_complete(backend: Backend) {
     let job_id = server.submit(&seed_request()).await;
     server.wait_until_ended(&job_id).await;
 
-    // SQLite's global position is the rowid; PostgreSQL has a column of that name.
-    let position = match backend {
-        Backend::Sqlite => "rowid",
-        Backend::Postgres => "position",
-    };
-    let sql = format!(
-        "SELECT sequence, {position}, event_type, event_version, CAST(recorded_at AS TEXT)
-         FROM events WHERE aggregate_id = $1 ORDER BY sequence"
-    );
+    let sql = "SELECT sequence, position, event_type, event_version, CAST(recorded_at AS TEXT)
+         FROM events WHERE aggregate_id = $1 ORDER BY sequence";
     let rows: Vec<(i64, i64, String, String, String)> = with_pool!(&db.connect().await, |pool| {
-        sqlx::query_as(&sql)
+        sqlx::query_as(sql)
             .bind(&job_id)
             .fetch_all(pool)
             .await

@@ -30,6 +30,7 @@ on_both_backends!(
     the_ssrf_guard_refuses_internal_targets_by_default,
     the_delivery_log_and_redelivery_are_scoped_to_the_organization,
     a_rotated_secret_signs_beside_the_new_one_during_the_grace_period,
+    a_hanging_listener_delays_no_other_job,
 );
 
 /// What the listener does with a request.
@@ -40,6 +41,8 @@ pub enum Answer {
     FailFirst(usize),
     Gone,
     Redirect,
+    /// Never answers in time.
+    Hang,
 }
 
 #[derive(Clone, Debug)]
@@ -76,6 +79,10 @@ async fn hook(
         Answer::FailFirst(_) => (StatusCode::NO_CONTENT, None),
         Answer::Gone => (StatusCode::GONE, None),
         Answer::Redirect => (StatusCode::TEMPORARY_REDIRECT, Some("/moved")),
+        Answer::Hang => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            (StatusCode::OK, None)
+        }
     };
     state.received.lock().unwrap().push(Received {
         headers,
@@ -183,11 +190,17 @@ pub async fn deliveries(server: &TestServer, job_id: &str) -> Vec<Value> {
     body["deliveries"].as_array().unwrap().clone()
 }
 
-/// Waits until no message of the job is pending; returns the delivery log.
+/// Waits until the job has ended, the outbox holds a message for each of its events, and none
+/// is pending any more; returns the delivery log.
 pub async fn settled(server: &TestServer, job_id: &str) -> Vec<Value> {
+    server.wait_until_ended(job_id).await;
     eventually(Duration::from_secs(60), || async {
+        let (_, history) = server
+            .get(&format!("/api/v2/task-executions/{job_id}/events"))
+            .await;
+        let events = history["events"].as_array().map_or(0, Vec::len);
         let log = deliveries(server, job_id).await;
-        (!log.is_empty() && log.iter().all(|d| d["state"] != "pending")).then_some(log)
+        (log.len() == events && log.iter().all(|d| d["state"] != "pending")).then_some(log)
     })
     .await
 }
@@ -499,4 +512,35 @@ async fn a_rotated_secret_signs_beside_the_new_one_during_the_grace_period(backe
             .verify(request.body.as_bytes(), &request.headers)
             .expect("old and new secrets both verify during the grace period");
     }
+}
+
+async fn a_hanging_listener_delays_no_other_job(backend: Backend) {
+    let stuck = Listener::start(Answer::Hang).await;
+    let healthy = Listener::start(Answer::Ok).await;
+    let db = TestDb::new(backend).await;
+    let options = local_webhooks().env("WEBHOOK_TIMEOUT_SECONDS", 30);
+    let server = TestServer::start_with(&db, options).await;
+    let secret = secret_of(&server).await;
+    let stuck_job = server.submit(&job_with_hook(&stuck.url)).await;
+    let job_id = server.submit(&job_with_hook(&healthy.url)).await;
+    server.wait_until_ended(&job_id).await;
+    server.wait_until_ended(&stuck_job).await;
+    // Well inside the stuck listener's 30 s timeout, the other job has everything.
+    let started = tokio::time::Instant::now();
+    let log = settled(&server, &job_id).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "the healthy job waited"
+    );
+    assert!(log.iter().all(|d| d["state"] == "delivered"), "{log:?}");
+    assert_complete_story(&healthy, &secret, &log);
+    assert_eq!(
+        stuck.received().len(),
+        0,
+        "the stuck listener has not answered yet"
+    );
+    let (code, _) = server
+        .get(&format!("/api/v2/task-executions/status/{job_id}"))
+        .await;
+    assert_eq!(code, StatusCode::OK, "the API answers meanwhile");
 }
