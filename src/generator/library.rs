@@ -76,24 +76,35 @@ struct LibraryFile {
     questions: Vec<LibraryQuestion>,
 }
 
-/// Why a library question is unusable.
-fn check(question: &LibraryQuestion) -> Result<(), String> {
+/// Why a question is unusable, whether it comes from the library or from a language model.
+pub fn check(question: &Question) -> Result<(), String> {
     let objective = matches!(
         question.kind,
         QuestionType::MultipleChoice | QuestionType::MultipleSelect | QuestionType::TrueFalse
     );
     let options = question.options.len();
-    let answers = question.answer.len();
+    let answers = question.correct_options.len();
     let distinct: HashSet<&String> = question.options.iter().collect();
+    let texts = [
+        Some(&question.text),
+        question.explanation.as_ref(),
+        question.rubric.as_ref(),
+    ];
+    let has_nul = texts
+        .into_iter()
+        .flatten()
+        .chain(&question.options)
+        .any(|text| text.contains('\0'));
     let problems = [
         (question.text.trim().is_empty(), "empty text"),
+        (has_nul, "a NUL character"),
         (
-            !(20..=1800).contains(&question.time_seconds),
+            !(20..=1800).contains(&question.duration_seconds),
             "time_seconds outside 20..1800",
         ),
         (distinct.len() != options, "duplicate options"),
         (
-            question.answer.iter().any(|a| *a >= options),
+            question.correct_options.iter().any(|a| *a >= options),
             "an answer points at no option",
         ),
         (
@@ -196,6 +207,7 @@ impl Library {
             let file: LibraryFile =
                 serde_json::from_str(json).map_err(|error| anyhow::anyhow!("{name}: {error}"))?;
             for question in file.questions {
+                let question = question.into_question();
                 check(&question).map_err(|problem| anyhow::anyhow!("{name}: {problem}"))?;
                 anyhow::ensure!(
                     taxonomy.lookup(&question.skill).is_some(),
@@ -220,7 +232,7 @@ impl Library {
                     "{name}: question {} repeats another's text",
                     question.id
                 );
-                questions.push(question.into_question());
+                questions.push(question);
             }
         }
         Self::index(questions)

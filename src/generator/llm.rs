@@ -129,37 +129,11 @@ fn questions_schema() -> Value {
 }
 
 impl WrittenQuestion {
-    /// The question if it is complete and consistent, as the library's own are.
+    /// The question if it passes the library's own checks (and is of a type the model may
+    /// write).
     fn check(self, skill: &str, difficulty: Difficulty) -> Result<Question, String> {
-        let options = self.options.len();
-        let answers = self.answer.len();
-        let consistent = match self.kind {
-            QuestionType::MultipleChoice => options >= 3 && answers == 1,
-            QuestionType::TrueFalse => self.options == ["True", "False"] && answers == 1,
-            QuestionType::Subjective => options == 0 && answers == 0 && self.rubric.is_some(),
-            _ => false,
-        };
-        let objective = self.kind != QuestionType::Subjective;
-        let has_nul = [
-            Some(&self.text),
-            self.explanation.as_ref(),
-            self.rubric.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        .chain(&self.options)
-        .any(|text| text.contains('\0'));
-        if !consistent
-            || has_nul
-            || self.text.trim().is_empty()
-            || self.answer.iter().any(|a| *a >= options)
-            || (objective && self.explanation.as_deref().unwrap_or("").is_empty())
-            || !(20..=900).contains(&self.time_seconds)
-        {
-            return Err(format!("an unusable {} question", self.kind.as_str()));
-        }
         let digest = Sha256::digest(format!("{skill}\n{}", self.text).as_bytes());
-        Ok(Question {
+        let question = Question {
             id: format!("llm-{}", &hex::encode(digest)[..12]),
             skill: skill.to_owned(),
             kind: self.kind,
@@ -173,7 +147,16 @@ impl WrittenQuestion {
             language: None,
             starter_code: None,
             test_cases: Vec::new(),
-        })
+        };
+        let allowed = matches!(
+            question.kind,
+            QuestionType::MultipleChoice | QuestionType::TrueFalse | QuestionType::Subjective
+        );
+        if !allowed {
+            return Err(format!("a {} question", question.kind.as_str()));
+        }
+        super::library::check(&question)?;
+        Ok(question)
     }
 }
 

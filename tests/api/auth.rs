@@ -4,7 +4,9 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{cli, json_of, seed_request, Backend, ServerOptions, TestDb, TestServer};
+use crate::helpers::{
+    cli, create_key, json_of, seed_request, Backend, ServerOptions, TestDb, TestServer,
+};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -15,24 +17,6 @@ on_both_backends!(
     keys_are_stored_only_as_hashes,
     serve_creates_and_prints_a_first_key_only_when_none_exists,
 );
-
-async fn create_key(db: &TestDb, organization: &str) -> Value {
-    let (ok, stdout) = cli(
-        db,
-        &[
-            "api-keys",
-            "create",
-            "--name",
-            "test",
-            "--organization",
-            organization,
-            "--json",
-        ],
-    )
-    .await;
-    assert!(ok, "{stdout}");
-    serde_json::from_str(stdout.trim()).expect("api-keys create --json prints JSON")
-}
 
 async fn requests_without_a_valid_key_are_401_on_every_route(backend: Backend) {
     let db = TestDb::new(backend).await;

@@ -391,3 +391,22 @@ pub async fn run_job(server: &TestServer, body: &Value) -> Value {
     let job_id = server.submit(body).await;
     server.wait_until_ended(&job_id).await
 }
+
+/// Creates an API key of `organization` with the CLI; returns its JSON (`api_key`, `id`, ...).
+pub async fn create_key(db: &TestDb, organization: &str) -> Value {
+    let (ok, stdout) = cli(
+        db,
+        &[
+            "api-keys",
+            "create",
+            "--name",
+            "test",
+            "--organization",
+            organization,
+            "--json",
+        ],
+    )
+    .await;
+    assert!(ok, "{stdout}");
+    serde_json::from_str(stdout.trim()).expect("api-keys create --json prints JSON")
+}

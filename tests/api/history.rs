@@ -58,21 +58,7 @@ async fn a_jobs_history_runs_from_request_to_its_end(backend: Backend) {
         "Senior Python Developer"
     );
 
-    let (ok, stdout) = cli(
-        &db,
-        &[
-            "api-keys",
-            "create",
-            "--name",
-            "x",
-            "--organization",
-            "globex",
-            "--json",
-        ],
-    )
-    .await;
-    assert!(ok);
-    let other: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let other = crate::helpers::create_key(&db, "globex").await;
     let (code, _) = server
         .get_with_key(
             &format!("/api/v2/task-executions/{job_id}/events"),

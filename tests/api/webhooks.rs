@@ -428,21 +428,7 @@ async fn the_delivery_log_and_redelivery_are_scoped_to_the_organization(backend:
     assert_eq!(attempt["status_code"], 200);
     assert!(attempt["attempted_at"].is_string() && attempt["duration_ms"].is_number());
 
-    let (ok, stdout) = crate::helpers::cli(
-        &db,
-        &[
-            "api-keys",
-            "create",
-            "--name",
-            "other",
-            "--organization",
-            "globex",
-            "--json",
-        ],
-    )
-    .await;
-    assert!(ok);
-    let other: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let other = crate::helpers::create_key(&db, "globex").await;
     let other_key = other["api_key"].as_str().unwrap();
     let path = format!("/api/v2/task-executions/{job_id}/webhook-deliveries");
     let (code, _) = server.get_with_key(&path, other_key).await;
