@@ -75,6 +75,16 @@ pub trait ReadModelStore: Send {
 
     /// Empties both views (for a rebuild in the same transaction).
     fn clear_views(&mut self) -> impl Future<Output = anyhow::Result<()>> + Send;
+
+    /// Every stored status and assessment, as of this connection's transaction.
+    fn all_views(
+        &mut self,
+    ) -> impl Future<
+        Output = anyhow::Result<(
+            BTreeMap<String, TaskStatus>,
+            BTreeMap<String, AssessmentRecord>,
+        )>,
+    > + Send;
 }
 
 macro_rules! read_model_store {
@@ -144,6 +154,26 @@ macro_rules! read_model_store {
                     .await?;
                 }
                 Ok(())
+            }
+
+            async fn all_views(
+                &mut self,
+            ) -> anyhow::Result<(
+                BTreeMap<String, TaskStatus>,
+                BTreeMap<String, AssessmentRecord>,
+            )> {
+                let statuses: Vec<(String, String, i64, String)> = sqlx::query_as(
+                    "SELECT job_id, organization_id, last_position, view FROM task_status_view",
+                )
+                .fetch_all(&mut *self)
+                .await?;
+                let assessments: Vec<(String, String, String, String, String)> = sqlx::query_as(
+                    "SELECT assessment_id, organization_id, job_id, info, questions
+                     FROM assessment_view",
+                )
+                .fetch_all(&mut *self)
+                .await?;
+                Ok((statuses_by_job(statuses)?, assessments_by_id(assessments)?))
             }
 
             async fn clear_views(&mut self) -> anyhow::Result<()> {
@@ -228,13 +258,10 @@ pub async fn assessment(
     row.map(assessment_from_row).transpose()
 }
 
-/// Every stored status, by job id, for comparison with a rebuild.
-pub async fn all_statuses(db: &Db) -> anyhow::Result<BTreeMap<String, TaskStatus>> {
-    let rows: Vec<(String, String, i64, String)> = with_pool!(db, |pool| {
-        sqlx::query_as("SELECT job_id, organization_id, last_position, view FROM task_status_view")
-            .fetch_all(pool)
-            .await?
-    });
+type StatusRow = (String, String, i64, String);
+type AssessmentRow = (String, String, String, String, String);
+
+fn statuses_by_job(rows: Vec<StatusRow>) -> anyhow::Result<BTreeMap<String, TaskStatus>> {
     rows.into_iter()
         .map(|(job_id, organization_id, last_position, view)| {
             Ok((
@@ -245,15 +272,9 @@ pub async fn all_statuses(db: &Db) -> anyhow::Result<BTreeMap<String, TaskStatus
         .collect()
 }
 
-/// Every stored assessment, by id, for comparison with a rebuild.
-pub async fn all_assessments(db: &Db) -> anyhow::Result<BTreeMap<String, AssessmentRecord>> {
-    let rows: Vec<(String, String, String, String, String)> = with_pool!(db, |pool| {
-        sqlx::query_as(
-            "SELECT assessment_id, organization_id, job_id, info, questions FROM assessment_view",
-        )
-        .fetch_all(pool)
-        .await?
-    });
+fn assessments_by_id(
+    rows: Vec<AssessmentRow>,
+) -> anyhow::Result<BTreeMap<String, AssessmentRecord>> {
     rows.into_iter()
         .map(|(id, organization_id, job_id, info, questions)| {
             Ok((
@@ -262,4 +283,20 @@ pub async fn all_assessments(db: &Db) -> anyhow::Result<BTreeMap<String, Assessm
             ))
         })
         .collect()
+}
+
+/// Every stored status, by job id.
+pub async fn all_statuses(db: &Db) -> anyhow::Result<BTreeMap<String, TaskStatus>> {
+    Ok(with_pool!(db, |pool| {
+        let mut conn = pool.acquire().await?;
+        conn.all_views().await?.0
+    }))
+}
+
+/// Every stored assessment, by id.
+pub async fn all_assessments(db: &Db) -> anyhow::Result<BTreeMap<String, AssessmentRecord>> {
+    Ok(with_pool!(db, |pool| {
+        let mut conn = pool.acquire().await?;
+        conn.all_views().await?.1
+    }))
 }

@@ -9,48 +9,12 @@ use crate::db::Db;
 use crate::event_log::WritePool;
 use crate::event_log::{self, Cursor, DecodedEvent, LogConnection};
 use crate::projector::READ_MODELS;
-use crate::read_models::{self, ReadModelChanges, ReadModelStore};
+use crate::read_models::{ReadModelChanges, ReadModelStore};
 use crate::with_pool;
 
 const PAGE: i64 = 1_000;
 /// How long a one-shot replay waits for in-flight transactions to finish.
 const HORIZON_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// The read models as a fresh fold of the log up to `until` would make them.
-pub async fn rebuild(db: &Db, until: Cursor) -> anyhow::Result<ReadModelChanges> {
-    let mut changes = ReadModelChanges::default();
-    let mut cursor = Cursor::default();
-    loop {
-        let page = with_pool!(db, |pool| {
-            let mut conn = pool.acquire().await?;
-            conn.events_after(cursor, PAGE).await?
-        });
-        let Some(last) = page.last().map(|e| e.cursor()) else {
-            return Ok(changes);
-        };
-        for stored in page {
-            if stored.cursor() > until {
-                return Ok(changes);
-            }
-            changes.apply(&DecodedEvent::decode(stored)?);
-        }
-        cursor = last;
-    }
-}
-
-async fn checkpoint(db: &Db) -> anyhow::Result<Cursor> {
-    let row: Option<(i64, i64)> = with_pool!(db, |pool| {
-        sqlx::query_as(
-            "SELECT last_txid, last_position FROM subscription_checkpoints WHERE name = $1",
-        )
-        .bind(READ_MODELS)
-        .fetch_optional(pool)
-        .await?
-    });
-    Ok(row
-        .map(|(txid, position)| Cursor { txid, position })
-        .unwrap_or_default())
-}
 
 fn differences<V: PartialEq + Debug>(
     kind: &str,
@@ -74,12 +38,18 @@ fn differences<V: PartialEq + Debug>(
 }
 
 /// Compares the stored read models with a rebuild; every difference is one line (or block).
+/// Runs in one transaction holding the read-model checkpoint, so the live subscription cannot
+/// move the views while they are compared.
 pub async fn verify(db: &Db) -> anyhow::Result<Vec<String>> {
     event_log::wait_until_readable(db, HORIZON_WAIT).await?;
-    let until = checkpoint(db).await?;
-    let rebuilt = rebuild(db, until).await?;
-    let statuses = read_models::all_statuses(db).await?;
-    let assessments = read_models::all_assessments(db).await?;
+    let (rebuilt, (statuses, assessments)) = with_pool!(db, |pool| {
+        let mut tx = pool.begin_write().await?;
+        let until = tx.lock_checkpoint(READ_MODELS).await?;
+        let rebuilt = fold_log(&mut *tx, Some(until)).await?.0;
+        let stored = tx.all_views().await?;
+        tx.rollback().await?;
+        (rebuilt, stored)
+    });
     let mut found = differences("task execution", &statuses, &rebuilt.statuses);
     found.extend(differences(
         "assessment",
@@ -87,6 +57,32 @@ pub async fn verify(db: &Db) -> anyhow::Result<Vec<String>> {
         &rebuilt.assessments,
     ));
     Ok(found)
+}
+
+/// Folds the log from the start (up to `until`, if given) into fresh read models; also returns
+/// the cursor of the last event folded.
+async fn fold_log<C: LogConnection>(
+    conn: &mut C,
+    until: Option<Cursor>,
+) -> anyhow::Result<(ReadModelChanges, Cursor, usize)> {
+    let mut changes = ReadModelChanges::default();
+    let mut cursor = Cursor::default();
+    let mut applied = 0;
+    loop {
+        let page = conn.events_after(cursor, PAGE).await?;
+        let Some(last) = page.last().map(|e| e.cursor()) else {
+            return Ok((changes, cursor, applied));
+        };
+        for stored in page {
+            if until.is_some_and(|until| stored.cursor() > until) {
+                return Ok((changes, cursor, applied));
+            }
+            cursor = stored.cursor();
+            changes.apply(&DecodedEvent::decode(stored)?);
+            applied += 1;
+        }
+        cursor = cursor.max(last);
+    }
 }
 
 /// Rebuilds the live read models from the whole log and swaps them in, in one transaction
@@ -97,20 +93,7 @@ pub async fn rebuild_in_place(db: &Db) -> anyhow::Result<usize> {
     with_pool!(db, |pool| {
         let mut tx = pool.begin_write().await?;
         tx.lock_checkpoint(READ_MODELS).await?;
-        let mut changes = ReadModelChanges::default();
-        let mut cursor = Cursor::default();
-        let mut applied = 0;
-        loop {
-            let page = tx.events_after(cursor, PAGE).await?;
-            let Some(last) = page.last().map(|e| e.cursor()) else {
-                break;
-            };
-            for stored in page {
-                changes.apply(&DecodedEvent::decode(stored)?);
-                applied += 1;
-            }
-            cursor = last;
-        }
+        let (changes, cursor, applied) = fold_log(&mut *tx, None).await?;
         tx.clear_views().await?;
         tx.save_changes(&changes).await?;
         tx.save_checkpoint(READ_MODELS, cursor).await?;
