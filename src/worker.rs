@@ -41,6 +41,7 @@ pub struct WorkerConfig {
 #[derive(Debug, Clone)]
 struct Claim {
     job_id: String,
+    organization_id: String,
     attempts: i32,
     owner: String,
 }
@@ -117,10 +118,10 @@ impl Worker {
                  SELECT job_id FROM job_queue
                  WHERE state = 'pending' AND (lease_expires_ms IS NULL OR lease_expires_ms < $3)
                  ORDER BY position LIMIT 1{skip_locked})
-             RETURNING job_id, attempts"
+             RETURNING job_id, organization_id, attempts"
         );
         let now = now_ms();
-        let row: Option<(String, i32)> = with_pool!(&self.db, |pool| {
+        let row: Option<(String, String, i32)> = with_pool!(&self.db, |pool| {
             sqlx::query_as(&sql)
                 .bind(owner)
                 .bind(now + self.config.lease.as_millis() as i64)
@@ -128,8 +129,9 @@ impl Worker {
                 .fetch_optional(pool)
                 .await?
         });
-        Ok(row.map(|(job_id, attempts)| Claim {
+        Ok(row.map(|(job_id, organization_id, attempts)| Claim {
             job_id,
+            organization_id,
             attempts,
             owner: owner.to_owned(),
         }))
@@ -197,6 +199,11 @@ impl Worker {
     }
 
     async fn run(&self, claim: &Claim) -> anyhow::Result<()> {
+        // Checked before the history is read: a job whose history cannot be read must not be
+        // claimed forever.
+        if claim.attempts > self.config.max_attempts {
+            return self.give_up(claim).await;
+        }
         let history = event_log::load_job(&self.db, &claim.job_id).await?;
         let Some(TaskExecutionEvent::JobRequested(request)) = history.first().map(|e| &e.event)
         else {
@@ -215,15 +222,6 @@ impl Worker {
             organization_id: &request.organization_id,
             delay: self.config.step_delay,
         };
-        if claim.attempts > self.config.max_attempts {
-            return progress
-                .fail(format!(
-                    "Assessment generation was interrupted {} times and has been stopped. Submit \
-                     the job again; if it keeps failing, contact support with this job id.",
-                    claim.attempts - 1
-                ))
-                .await;
-        }
 
         progress.step("Starting task execution").await?;
         if claim.attempts > 1 || state.lifecycle() == Lifecycle::Processing {
@@ -238,6 +236,36 @@ impl Worker {
         match outcome {
             Ok(assessment) => progress.complete(assessment).await,
             Err(error) => progress.fail(error.to_string()).await,
+        }
+    }
+
+    /// Fails a job claimed too often. A job whose history cannot even be loaded is taken out of
+    /// the queue with an error in the log, as nothing can be appended to it.
+    async fn give_up(&self, claim: &Claim) -> anyhow::Result<()> {
+        let reason = format!(
+            "Assessment generation was interrupted {} times and has been stopped. Submit the job \
+             again; if it keeps failing, contact support with this job id.",
+            claim.attempts - 1
+        );
+        let command = TaskExecutionCommand::Fail {
+            reason,
+            at: Utc::now(),
+        };
+        match self
+            .bus
+            .execute(&claim.job_id, &claim.organization_id, command)
+            .await
+        {
+            Ok(()) | Err(AggregateError::UserError(_)) => Ok(()),
+            Err(AggregateError::DeserializationError(error)) => {
+                tracing::error!(
+                    job_id = %claim.job_id,
+                    %error,
+                    "the job's history cannot be read; it is taken out of the queue"
+                );
+                Ok(())
+            }
+            Err(error) => Err(anyhow::anyhow!(error.to_string())),
         }
     }
 

@@ -13,6 +13,7 @@ on_both_backends!(
     jobs_interrupted_by_sigkill_finish_after_restart_and_views_match_the_log,
     a_graceful_shutdown_hands_interrupted_jobs_back_at_once,
     every_webhook_survives_a_sigkill_during_a_burst,
+    a_job_claimed_too_often_fails_with_a_reason,
 );
 
 const JOBS: usize = 6;
@@ -226,4 +227,18 @@ async fn every_webhook_survives_a_sigkill_during_a_burst(backend: Backend) {
         duplicated += repeated;
     }
     assert!(duplicated <= JOBS);
+}
+
+async fn a_job_claimed_too_often_fails_with_a_reason(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    // No claim is allowed: the first one already exceeds the limit.
+    let server =
+        TestServer::start_with(&db, ServerOptions::default().env("JOB_MAX_ATTEMPTS", 0)).await;
+    let job_id = server
+        .submit(&json!({"job_role": "Data Analyst", "job_description": "SQL and Tableau"}))
+        .await;
+    let status = server.wait_until_ended(&job_id).await;
+    assert_eq!(status["status"], "failed", "{status}");
+    let reason = status["result"]["error"].as_str().unwrap();
+    assert!(reason.contains("has been stopped"), "{reason}");
 }
