@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use cqrs_es::Aggregate;
 use serde_json::Value;
-use sqlx::{PgConnection, Postgres, Sqlite, SqliteConnection, Transaction};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Sqlite, SqliteConnection, Transaction};
 
 use crate::db::Db;
 
@@ -104,13 +104,23 @@ pub struct Cursor {
 /// Commit-ordered log reads on one connection of either backend, so they can share a
 /// transaction with the writes that depend on them.
 pub trait LogConnection: Send {
-    /// Up to `limit` events after `after`, in commit order, never skipping one that commits
-    /// later with a lower position.
+    /// Up to `limit` events after `after` that `filter` lets through, in commit order, never
+    /// skipping one that commits later with a lower position.
+    fn events_matching(
+        &mut self,
+        after: Cursor,
+        limit: i64,
+        filter: &LogFilter,
+    ) -> impl Future<Output = sqlx::Result<Vec<StoredEvent>>> + Send;
+
+    /// Up to `limit` events after `after`, in commit order.
     fn events_after(
         &mut self,
         after: Cursor,
         limit: i64,
-    ) -> impl Future<Output = sqlx::Result<Vec<StoredEvent>>> + Send;
+    ) -> impl Future<Output = sqlx::Result<Vec<StoredEvent>>> + Send {
+        self.events_matching(after, limit, &EVERYTHING)
+    }
 
     /// The checkpoint of subscription `name` (created at the start if missing), locked until
     /// the transaction ends so one runner at a time moves it.
@@ -196,23 +206,43 @@ const SQLITE_COLUMNS: &str = "position, 0 AS txid, aggregate_id, sequence, \
 impl LogConnection for PgConnection {
     checkpoint_methods!(" FOR UPDATE");
 
-    async fn events_after(&mut self, after: Cursor, limit: i64) -> sqlx::Result<Vec<StoredEvent>> {
-        let sql = format!(
-            "SELECT {PG_COLUMNS} FROM events
-             WHERE aggregate_type = $1
-               AND txid < pg_snapshot_xmin(pg_current_snapshot())
-               AND (txid > (($2::bigint)::text)::xid8
-                    OR (txid = (($2::bigint)::text)::xid8 AND position > $3))
-             ORDER BY txid, position
-             LIMIT $4"
-        );
-        sqlx::query_as(&sql)
-            .bind(TaskExecution::TYPE)
-            .bind(after.txid)
-            .bind(after.position)
-            .bind(limit)
-            .fetch_all(self)
-            .await
+    async fn events_matching(
+        &mut self,
+        after: Cursor,
+        limit: i64,
+        filter: &LogFilter,
+    ) -> sqlx::Result<Vec<StoredEvent>> {
+        let mut query = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {PG_COLUMNS} FROM events WHERE aggregate_type = "
+        ));
+        query.push_bind(TaskExecution::TYPE);
+        query.push(" AND txid < pg_snapshot_xmin(pg_current_snapshot()) AND (txid > ((");
+        query.push_bind(after.txid);
+        query.push("::bigint)::text)::xid8 OR (txid = ((");
+        query.push_bind(after.txid);
+        query.push("::bigint)::text)::xid8 AND position > ");
+        query.push_bind(after.position);
+        query.push("))");
+        if let Some(organization_id) = &filter.organization_id {
+            query.push(" AND metadata->>'organization_id' = ");
+            query.push_bind(organization_id);
+        }
+        if let Some(event_type) = &filter.event_type {
+            query.push(" AND event_type = ").push_bind(event_type);
+        }
+        if let Some(job_id) = &filter.job_id {
+            query.push(" AND aggregate_id = ").push_bind(job_id);
+        }
+        if let Some(from) = filter.from {
+            query.push(" AND recorded_at >= ").push_bind(from);
+        }
+        if let Some(to) = filter.to {
+            query.push(" AND recorded_at <= ").push_bind(to);
+        }
+        query
+            .push(" ORDER BY txid, position LIMIT ")
+            .push_bind(limit);
+        query.build_query_as().fetch_all(self).await
     }
 }
 
@@ -220,19 +250,37 @@ impl LogConnection for SqliteConnection {
     // The transaction already holds SQLite's write lock (`BEGIN IMMEDIATE`).
     checkpoint_methods!("");
 
-    async fn events_after(&mut self, after: Cursor, limit: i64) -> sqlx::Result<Vec<StoredEvent>> {
-        let sql = format!(
-            "SELECT {SQLITE_COLUMNS} FROM events
-             WHERE aggregate_type = $1 AND position > $2
-             ORDER BY position
-             LIMIT $3"
-        );
-        sqlx::query_as(&sql)
-            .bind(TaskExecution::TYPE)
-            .bind(after.position)
-            .bind(limit)
-            .fetch_all(self)
-            .await
+    async fn events_matching(
+        &mut self,
+        after: Cursor,
+        limit: i64,
+        filter: &LogFilter,
+    ) -> sqlx::Result<Vec<StoredEvent>> {
+        // recorded_at is stored as text in one fixed format, so text order is time order.
+        let stamp = |at: DateTime<Utc>| at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {SQLITE_COLUMNS} FROM events WHERE aggregate_type = "
+        ));
+        query.push_bind(TaskExecution::TYPE);
+        query.push(" AND position > ").push_bind(after.position);
+        if let Some(organization_id) = &filter.organization_id {
+            query.push(" AND json_extract(metadata, '$.organization_id') = ");
+            query.push_bind(organization_id);
+        }
+        if let Some(event_type) = &filter.event_type {
+            query.push(" AND event_type = ").push_bind(event_type);
+        }
+        if let Some(job_id) = &filter.job_id {
+            query.push(" AND aggregate_id = ").push_bind(job_id);
+        }
+        if let Some(from) = filter.from {
+            query.push(" AND recorded_at >= ").push_bind(stamp(from));
+        }
+        if let Some(to) = filter.to {
+            query.push(" AND recorded_at <= ").push_bind(stamp(to));
+        }
+        query.push(" ORDER BY position LIMIT ").push_bind(limit);
+        query.build_query_as().fetch_all(self).await
     }
 }
 
@@ -279,80 +327,37 @@ pub async fn load_job(db: &Db, job_id: &str) -> anyhow::Result<Vec<DecodedEvent>
     stored.into_iter().map(DecodedEvent::decode).collect()
 }
 
-/// Optional narrowing of the event feed.
+/// Which events a log read returns besides "after the cursor"; the default is all of them.
 #[derive(Debug, Clone, Default)]
-pub struct FeedFilter {
+pub struct LogFilter {
+    /// Only events recorded for this owner (from the event metadata).
+    pub organization_id: Option<String>,
     pub event_type: Option<String>,
     pub job_id: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
 }
 
-/// Up to `limit` events of `organization_id` after `after`, in commit order and gap-safe
-/// (see the module documentation), narrowed by `filter`.
+static EVERYTHING: LogFilter = LogFilter {
+    organization_id: None,
+    event_type: None,
+    job_id: None,
+    from: None,
+    to: None,
+};
+
+/// Up to `limit` events after `after` that `filter` lets through, in commit order and gap-safe
+/// (see the module documentation).
 pub async fn feed(
     db: &Db,
-    organization_id: &str,
     after: Cursor,
     limit: i64,
-    filter: &FeedFilter,
+    filter: &LogFilter,
 ) -> anyhow::Result<Vec<StoredEvent>> {
-    Ok(match db {
-        Db::Postgres(pool) => {
-            let sql = format!(
-                "SELECT {PG_COLUMNS} FROM events
-                 WHERE aggregate_type = $1
-                   AND txid < pg_snapshot_xmin(pg_current_snapshot())
-                   AND (txid > (($2::bigint)::text)::xid8
-                        OR (txid = (($2::bigint)::text)::xid8 AND position > $3))
-                   AND metadata->>'organization_id' = $4
-                   AND ($5::text IS NULL OR event_type = $5)
-                   AND ($6::text IS NULL OR aggregate_id = $6)
-                   AND ($7::timestamptz IS NULL OR recorded_at >= $7)
-                   AND ($8::timestamptz IS NULL OR recorded_at <= $8)
-                 ORDER BY txid, position
-                 LIMIT $9"
-            );
-            sqlx::query_as(&sql)
-                .bind(TaskExecution::TYPE)
-                .bind(after.txid)
-                .bind(after.position)
-                .bind(organization_id)
-                .bind(&filter.event_type)
-                .bind(&filter.job_id)
-                .bind(filter.from)
-                .bind(filter.to)
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-        }
-        Db::Sqlite(pool) => {
-            // recorded_at is stored as text in one fixed format, so text order is time order.
-            let stamp = |at: &DateTime<Utc>| at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
-            let sql = format!(
-                "SELECT {SQLITE_COLUMNS} FROM events
-                 WHERE aggregate_type = $1 AND position > $2
-                   AND json_extract(metadata, '$.organization_id') = $3
-                   AND ($4 IS NULL OR event_type = $4)
-                   AND ($5 IS NULL OR aggregate_id = $5)
-                   AND ($6 IS NULL OR recorded_at >= $6)
-                   AND ($7 IS NULL OR recorded_at <= $7)
-                 ORDER BY position
-                 LIMIT $8"
-            );
-            sqlx::query_as(&sql)
-                .bind(TaskExecution::TYPE)
-                .bind(after.position)
-                .bind(organization_id)
-                .bind(&filter.event_type)
-                .bind(&filter.job_id)
-                .bind(filter.from.as_ref().map(stamp))
-                .bind(filter.to.as_ref().map(stamp))
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
-        }
-    })
+    Ok(crate::with_pool!(db, |pool| {
+        let mut conn = pool.acquire().await?;
+        conn.events_matching(after, limit, filter).await?
+    }))
 }
 
 impl Cursor {

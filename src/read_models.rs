@@ -285,18 +285,15 @@ fn assessments_by_id(
         .collect()
 }
 
-/// Every stored status, by job id.
-pub async fn all_statuses(db: &Db) -> anyhow::Result<BTreeMap<String, TaskStatus>> {
+/// Every stored status (by job id) and assessment (by id).
+pub async fn all_views(
+    db: &Db,
+) -> anyhow::Result<(
+    BTreeMap<String, TaskStatus>,
+    BTreeMap<String, AssessmentRecord>,
+)> {
     Ok(with_pool!(db, |pool| {
         let mut conn = pool.acquire().await?;
-        conn.all_views().await?.0
-    }))
-}
-
-/// Every stored assessment, by id.
-pub async fn all_assessments(db: &Db) -> anyhow::Result<BTreeMap<String, AssessmentRecord>> {
-    Ok(with_pool!(db, |pool| {
-        let mut conn = pool.acquire().await?;
-        conn.all_views().await?.1
+        conn.all_views().await?
     }))
 }

@@ -22,7 +22,7 @@ use super::handlers::{canonical_id, JOB_NOT_FOUND};
 use super::AppState;
 use crate::api_keys::Caller;
 use crate::db::Db;
-use crate::event_log::{self, Cursor, DecodedEvent, FeedFilter, StoredEvent};
+use crate::event_log::{self, Cursor, DecodedEvent, LogFilter, StoredEvent};
 
 /// Most events one feed page returns.
 pub const MAX_FEED_PAGE: i64 = 1_000;
@@ -108,7 +108,8 @@ pub async fn feed(
             "limit must be an integer between 1 and {MAX_FEED_PAGE}"
         )));
     }
-    let filter = FeedFilter {
+    let filter = LogFilter {
+        organization_id: Some(caller.organization_id),
         event_type: query.event_type.filter(|t| !t.is_empty()),
         job_id: query.job_id.filter(|j| !j.is_empty()),
         from: query
@@ -122,7 +123,7 @@ pub async fn feed(
             .map(|t| parse_time("to", t))
             .transpose()?,
     };
-    let events = event_log::feed(&state.db, &caller.organization_id, after, limit, &filter).await?;
+    let events = event_log::feed(&state.db, after, limit, &filter).await?;
     let next = events.last().map_or(after, StoredEvent::cursor);
     let has_more = events.len() as i64 == limit;
     Ok(Json(json!({

@@ -259,7 +259,6 @@ async fn every_update_of_a_job_arrives_in_order_and_signed(backend: Backend) {
     let server = TestServer::start_with(&db, local_webhooks()).await;
     let secret = secret_of(&server).await;
     let job_id = server.submit(&job_with_hook(&listener.url)).await;
-    server.wait_until_ended(&job_id).await;
     let log = settled(&server, &job_id).await;
     assert!(log.iter().all(|d| d["state"] == "delivered"), "{log:?}");
     let events = crate::helpers::event_count(&db.connect().await).await;
@@ -278,7 +277,6 @@ async fn a_listener_that_fails_at_first_gets_everything_afterwards(backend: Back
     let server = TestServer::start_with(&db, local_webhooks()).await;
     let secret = secret_of(&server).await;
     let job_id = server.submit(&job_with_hook(&listener.url)).await;
-    server.wait_until_ended(&job_id).await;
     let log = settled(&server, &job_id).await;
     assert!(log.iter().all(|d| d["state"] == "delivered"), "{log:?}");
     let first_attempts = log[0]["attempts"].as_array().unwrap();
@@ -339,7 +337,6 @@ async fn gone_stops_the_jobs_deliveries(backend: Backend) {
     let db = TestDb::new(backend).await;
     let server = TestServer::start_with(&db, local_webhooks()).await;
     let job_id = server.submit(&job_with_hook(&listener.url)).await;
-    server.wait_until_ended(&job_id).await;
     let log = settled(&server, &job_id).await;
     assert_eq!(
         listener.received().len(),
@@ -356,7 +353,6 @@ async fn redirects_are_not_followed(backend: Backend) {
     let options = local_webhooks().env("WEBHOOK_RETRY_SCHEDULE", "200ms");
     let server = TestServer::start_with(&db, options).await;
     let job_id = server.submit(&job_with_hook(&listener.url)).await;
-    server.wait_until_ended(&job_id).await;
     let log = settled(&server, &job_id).await;
     assert_eq!(
         listener.moved.load(Ordering::SeqCst),
@@ -421,7 +417,6 @@ async fn the_delivery_log_and_redelivery_are_scoped_to_the_organization(backend:
     let db = TestDb::new(backend).await;
     let server = TestServer::start_with(&db, local_webhooks()).await;
     let job_id = server.submit(&job_with_hook(&listener.url)).await;
-    server.wait_until_ended(&job_id).await;
     let log = settled(&server, &job_id).await;
     let first = log[0]["id"].as_str().unwrap().to_owned();
     let attempt = &log[0]["attempts"][0];
@@ -487,7 +482,6 @@ async fn a_rotated_secret_signs_beside_the_new_one_during_the_grace_period(backe
     assert_eq!(secret_of(&server).await, new);
 
     let job_id = server.submit(&job_with_hook(&listener.url)).await;
-    server.wait_until_ended(&job_id).await;
     settled(&server, &job_id).await;
     let request = listener.received()[0].clone();
     let signatures = request.headers["webhook-signature"].to_str().unwrap();
