@@ -43,9 +43,16 @@ enum Command {
     /// Measure skill extraction on the benchmark job descriptions (no database needed).
     #[command(name = "quality-benchmark")]
     QualityBenchmark {
-        /// A benchmark file instead of the embedded `data/benchmark/jobs.json`.
+        /// A benchmark file instead of the embedded `data/benchmark/dev.json` and `test.json`.
         #[arg(long)]
         file: Option<std::path::PathBuf>,
+        /// Print each description's missed, extracted and chosen skills (the `dev` part, or
+        /// `--file`; the held-out `test` part is only summarized).
+        #[arg(long)]
+        details: bool,
+        /// Also time the whole generation pipeline per job.
+        #[arg(long)]
+        speed: bool,
     },
 }
 
@@ -149,8 +156,17 @@ struct ReplayArgs {
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<ExitCode> {
-        if let Some(Command::QualityBenchmark { file }) = &self.command {
-            crate::quality::run(file.as_deref())?;
+        if let Some(Command::QualityBenchmark {
+            file,
+            details,
+            speed,
+        }) = &self.command
+        {
+            crate::quality::run(crate::quality::Options {
+                file: file.as_deref(),
+                details: *details,
+                speed: *speed,
+            })?;
             return Ok(ExitCode::SUCCESS);
         }
         let url = self

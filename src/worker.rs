@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use assessment_domain::{
-    Assessment, Difficulty, JobRequested, Lifecycle, Question, TaskExecution, TaskExecutionCommand,
+    Assessment, Difficulty, JobRequested, Lifecycle, TaskExecution, TaskExecutionCommand,
     TaskExecutionEvent,
 };
 use chrono::Utc;
@@ -22,7 +22,9 @@ use crate::commands::CommandBus;
 use crate::db::Db;
 use crate::event_log;
 use crate::generator::llm::{LlmClient, LlmError};
-use crate::generator::{analysis, assembly, Engine, Found, GenerationError};
+use crate::generator::{
+    analysis, assembly, Candidate, Engine, GenerationError, Origin,
+};
 use crate::with_pool;
 
 #[derive(Debug, Clone)]
@@ -232,7 +234,7 @@ impl Worker {
                 ))
                 .await?;
         }
-        let outcome = self.generate(request, &progress).await?;
+        let outcome = self.generate(&claim.job_id, request, &progress).await?;
         match outcome {
             Ok(assessment) => progress.complete(assessment).await,
             Err(error) => progress.fail(error.to_string()).await,
@@ -273,6 +275,7 @@ impl Worker {
     /// job is retried); the inner one is a job that cannot be generated (it fails).
     async fn generate(
         &self,
+        job_id: &str,
         request: &JobRequested,
         progress: &Progress<'_>,
     ) -> anyhow::Result<Result<Assessment, GenerationError>> {
@@ -302,11 +305,7 @@ impl Worker {
                 .await
             {
                 Ok(names) => {
-                    let added = analysis.add_skills(taxonomy, &names);
-                    let added: Vec<&str> = added
-                        .iter()
-                        .map(|i| taxonomy.skill(*i).name.as_str())
-                        .collect();
+                    let added = analysis.add_skills(taxonomy, &request.job_description, &names);
                     progress
                         .log(format!(
                             "AI Progress: Language model reviewed the skills (added: {})",
@@ -327,70 +326,101 @@ impl Worker {
         if analysis.skills.is_empty() {
             return Ok(Err(GenerationError::NoRecognizableSkills));
         }
-        let names: Vec<&str> = analysis
-            .skills
-            .iter()
-            .map(|s| taxonomy.skill(s.skill).name.as_str())
-            .collect();
+        let families = taxonomy.families();
+        let names: Vec<&str> = analysis.skills.iter().map(|s| s.name.as_str()).collect();
         progress
             .log(format!(
                 "AI Progress: Identified {} skills for a {} {} role: {}",
                 names.len(),
                 analysis.seniority.as_str(),
-                analysis.role_family.map_or("general", |f| f.as_str()),
+                analysis
+                    .role_family
+                    .map_or("general", |f| families.info(f).name.as_str()),
                 names.join(", ")
             ))
             .await?;
+        let extracted: Vec<&str> = analysis
+            .skills
+            .iter()
+            .filter(|s| s.known.is_none())
+            .map(|s| s.name.as_str())
+            .collect();
+        if !extracted.is_empty() {
+            progress
+                .log(format!(
+                    "AI Progress: Taken from the description (not in the skill taxonomy): {}",
+                    extracted.join(", ")
+                ))
+                .await?;
+        }
 
         progress.step("Searching question library").await?;
-        let difficulties = assembly::searched_difficulties(analysis.seniority);
-        let context = format!("{}\n{}", request.job_role, request.job_description);
-        let wanted = options.question_count.unwrap_or(20) as usize / analysis.skills.len() + 1;
+        let hardest = assembly::difficulty_mix(analysis.seniority)
+            .last()
+            .map_or(Difficulty::Medium, |(d, _)| *d);
         let total = analysis.skills.len();
+        let wanted = options.question_count.unwrap_or(20) as usize / total + 2;
         let mut found = Vec::with_capacity(total);
         for (index, ranked) in analysis.skills.iter().enumerate() {
-            let name = &taxonomy.skill(ranked.skill).name;
+            let name = &ranked.name;
             progress
                 .log(format!(
                     "AI Progress: Searching for skill: {name} ({}/{total})",
                     index + 1
                 ))
                 .await?;
-            let hits = engine.library.search(name, &difficulties, &context)?;
-            let mut questions: Vec<Question> =
-                hits.into_iter().map(|hit| hit.question.clone()).collect();
+            let context = match &ranked.context {
+                Some(sentence) => format!("{}\n{sentence}", request.job_role),
+                None => request.job_role.clone(),
+            };
+            let (mut skill_found, sourcing) =
+                engine.candidates(ranked, &request.job_role, &context, wanted)?;
             progress
                 .log(format!(
                     "AI Progress: Completed search for skill: {name} (found {} results)",
-                    questions.len()
+                    sourcing.library
                 ))
                 .await?;
-            if let Some(model) = llm.filter(|_| questions.len() < wanted) {
-                let hardest = *difficulties.last().unwrap_or(&Difficulty::Medium);
-                let missing = wanted - questions.len();
-                match model
-                    .write_questions(&request.job_role, name, hardest, missing)
-                    .await
-                {
-                    Ok(extra) => {
-                        progress
-                            .log(format!(
-                                "AI Progress: Language model wrote {} extra questions for skill: {name}",
-                                extra.len()
-                            ))
-                            .await?;
-                        questions.extend(extra);
-                    }
-                    Err(error) => {
-                        llm = None;
-                        progress.log(llm_fallback(&error)).await?;
+            if Engine::is_thin(sourcing.library, wanted) {
+                if let Some(model) = llm {
+                    match model
+                        .write_questions(&request.job_role, name, hardest, wanted.min(10))
+                        .await
+                    {
+                        Ok(written) => {
+                            progress
+                                .log(format!(
+                                    "AI Progress: Language model wrote {} extra questions for skill: {name}",
+                                    written.len()
+                                ))
+                                .await?;
+                            let model_questions = written.into_iter().map(|question| Candidate {
+                                question,
+                                origin: Origin::Model,
+                                relevance: 1.0,
+                            });
+                            skill_found.candidates.splice(0..0, model_questions);
+                        }
+                        Err(error) => {
+                            llm = None;
+                            progress.log(llm_fallback(&error)).await?;
+                        }
                     }
                 }
+                if sourcing.templates + sourcing.parent > 0 {
+                    let parent = ranked
+                        .parent
+                        .map(|p| format!(" and {} from {}", sourcing.parent, taxonomy.skill(p).name))
+                        .unwrap_or_default();
+                    progress
+                        .log(format!(
+                            "AI Progress: Added {} scenario questions{parent} for skill: {name}",
+                            sourcing.templates
+                        ))
+                        .await?;
+                }
             }
-            found.push(Found {
-                skill: ranked.skill,
-                questions,
-            });
+            found.push(skill_found);
         }
 
         progress.step("Building assessment").await?;
@@ -401,6 +431,7 @@ impl Worker {
             taxonomy,
             &assembly::Request {
                 assessment_id: uuid::Uuid::new_v4().to_string(),
+                seed: job_id,
                 job_role: &request.job_role,
                 cutoff: request.cutoff,
                 options,

@@ -17,8 +17,45 @@ pub struct Assessment {
     pub cutoff: u8,
     /// Skills covered, most important first.
     pub skills: Vec<String>,
+    /// Where each skill of `skills` came from and how much the job asks for it (empty in
+    /// assessments generated before skills were described).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skill_details: Vec<SkillDetail>,
     pub sections: Vec<Section>,
     pub proctoring: Proctoring,
+}
+
+/// One skill of an assessment: its origin and its weight in the job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkillDetail {
+    pub name: String,
+    pub source: SkillSource,
+    pub weight: SkillWeight,
+    /// Job family of the skill (`data/families.json`).
+    pub family: String,
+    /// `language`, `framework`, `tool`, `practice`, `knowledge` or `soft`.
+    pub kind: String,
+    /// The broader skill it belongs to, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+}
+
+/// Where a skill of an assessment came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkillSource {
+    /// The skill taxonomy (`GET /api/v2/skills`).
+    Taxonomy,
+    /// A phrase of the job description the taxonomy does not know.
+    Extracted,
+}
+
+/// How much the job asks for a skill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkillWeight {
+    Required,
+    Preferred,
 }
 
 impl Assessment {

@@ -9,7 +9,8 @@ pub mod request;
 pub mod task_execution;
 
 pub use assessment::{
-    Assessment, Difficulty, Proctoring, Question, QuestionType, Section, TestCase,
+    Assessment, Difficulty, Proctoring, Question, QuestionType, Section, SkillDetail, SkillSource,
+    SkillWeight, TestCase,
 };
 pub use request::{
     Cutoff, ExperienceLevel, GenerationOptions, JobDescription, JobRole, NotificationUrl,

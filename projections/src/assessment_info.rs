@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use assessment_domain::{Assessment, Proctoring, Question, TaskExecutionEvent};
+use assessment_domain::{Assessment, Proctoring, Question, SkillDetail, TaskExecutionEvent};
 
 use crate::time_format::{self, truncate};
 use crate::{Recorded, TaskStatus};
@@ -30,6 +30,10 @@ pub struct AssessmentInfo {
     pub total_duration_minutes: u32,
     pub number_of_questions: usize,
     pub skills: Vec<String>,
+    /// Each skill's origin (`taxonomy` or `extracted`), weight (`required` or `preferred`)
+    /// and number of questions; empty for assessments generated before skills were described.
+    #[serde(default)]
+    pub skill_details: Vec<SkillInfo>,
     pub question_types: Vec<String>,
     pub sections: Vec<SectionInfo>,
     pub proctoring: Proctoring,
@@ -42,6 +46,14 @@ pub struct CreationDetails {
     /// The task execution (job) that generated the assessment.
     pub job_id: String,
     pub method: String,
+}
+
+/// One skill of the assessment as the info view shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkillInfo {
+    #[serde(flatten)]
+    pub detail: SkillDetail,
+    pub question_count: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,6 +132,17 @@ impl AssessmentRecord {
                 total_duration_minutes: minutes(total_seconds),
                 number_of_questions: assessment.questions().count(),
                 skills: assessment.skills.clone(),
+                skill_details: assessment
+                    .skill_details
+                    .iter()
+                    .map(|detail| SkillInfo {
+                        detail: detail.clone(),
+                        question_count: assessment
+                            .questions()
+                            .filter(|q| q.skill == detail.name)
+                            .count(),
+                    })
+                    .collect(),
                 question_types: question_types(assessment.questions()),
                 sections,
                 proctoring: assessment.proctoring.clone(),
@@ -131,7 +154,9 @@ impl AssessmentRecord {
 
 #[cfg(test)]
 mod tests {
-    use assessment_domain::{Difficulty, QuestionType, Section};
+    use assessment_domain::{
+        Difficulty, QuestionType, Section, SkillDetail, SkillSource, SkillWeight,
+    };
     use chrono::TimeZone;
 
     use super::*;
@@ -165,6 +190,24 @@ mod tests {
             seniority: "senior".into(),
             cutoff: 60,
             skills: vec!["Django".into(), "Docker".into()],
+            skill_details: vec![
+                SkillDetail {
+                    name: "Django".into(),
+                    source: SkillSource::Taxonomy,
+                    weight: SkillWeight::Required,
+                    family: "software".into(),
+                    kind: "framework".into(),
+                    parent: Some("Python".into()),
+                },
+                SkillDetail {
+                    name: "Docker".into(),
+                    source: SkillSource::Taxonomy,
+                    weight: SkillWeight::Preferred,
+                    family: "devops".into(),
+                    kind: "tool".into(),
+                    parent: None,
+                },
+            ],
             sections: vec![
                 Section {
                     name: "Web Frameworks".into(),
@@ -231,5 +274,13 @@ mod tests {
         );
         assert_eq!(record.info.creation.job_id, "job-1");
         assert_eq!(record.questions.len(), 3);
+        let details = &record.info.skill_details;
+        assert_eq!(details[0].detail.source, SkillSource::Taxonomy);
+        assert_eq!(details[1].detail.weight, SkillWeight::Preferred);
+        assert_eq!(details[0].question_count, 3, "every question here is Django's");
+        assert_eq!(details[1].question_count, 0);
+        let json = serde_json::to_value(&record.info).unwrap();
+        assert_eq!(json["skill_details"][0]["source"], "taxonomy");
+        assert_eq!(json["skill_details"][1]["weight"], "preferred");
     }
 }

@@ -8,7 +8,9 @@ pub mod task_status;
 mod time_format;
 pub mod webhook;
 
-pub use assessment_info::{AssessmentInfo, AssessmentRecord, CreationDetails, SectionInfo};
+pub use assessment_info::{
+    AssessmentInfo, AssessmentRecord, CreationDetails, SectionInfo, SkillInfo,
+};
 pub use task_status::{LogEntry, TaskStatus, TaskStatusView, QUEUED_MESSAGE, RECENT_LOG_LIMIT};
 pub use webhook::webhook_payload;
 

@@ -1,15 +1,19 @@
-//! Reading a job: seniority (title, then years of experience), the field of the role, and the
-//! skills it names, ranked by importance (required before preferred, how prominent).
+//! Reading a job: seniority (title, then years of experience), the family of the role, and
+//! the skills it asks for, ranked by importance: known skills from the taxonomy and, for what
+//! the taxonomy lacks, phrases taken from the ad's own requirement sentences.
 
 use std::sync::LazyLock;
 
-use assessment_domain::ExperienceLevel;
+use assessment_domain::{ExperienceLevel, SkillSource};
 use regex::Regex;
 
-use super::taxonomy::{whole_word_offsets, Family, Mention, Taxonomy};
+use super::extract::{extract, Extracted};
+use super::family::Family;
+use super::taxonomy::{Mention, SkillKind, Taxonomy};
+use super::text::{segment, whole_word_offsets, Emphasis, Unit};
 
 /// Most and fewest skills an assessment is built on (fewer only if the job names fewer).
-pub const MAX_SKILLS: usize = 10;
+pub const MAX_SKILLS: usize = 15;
 pub const MIN_SKILLS: usize = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -42,146 +46,114 @@ impl From<ExperienceLevel> for Seniority {
 /// A chosen skill and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RankedSkill {
-    pub skill: usize,
-    /// Named outside any "preferred / nice to have" sentence, in the title, or demanded by the
-    /// request.
+    pub name: String,
+    /// Its taxonomy entry; `None` for a phrase taken from the ad.
+    pub known: Option<usize>,
+    /// The taxonomy skill whose questions stand in when its own are few.
+    pub parent: Option<usize>,
+    pub kind: SkillKind,
+    pub family: Family,
+    /// The section its questions go in.
+    pub category: String,
+    /// Named outside any "preferred / nice to have" sentence, in the title, or demanded by
+    /// the request.
     pub required: bool,
-    pub mentions: usize,
     pub score: f32,
+    /// The ad's sentence that asks for it, for questions written around the job.
+    pub context: Option<String>,
+}
+
+impl RankedSkill {
+    pub fn source(&self) -> SkillSource {
+        match self.known {
+            Some(_) => SkillSource::Taxonomy,
+            None => SkillSource::Extracted,
+        }
+    }
+
+    fn known(taxonomy: &Taxonomy, index: usize, required: bool, score: f32) -> RankedSkill {
+        let skill = taxonomy.skill(index);
+        RankedSkill {
+            name: skill.name.clone(),
+            known: Some(index),
+            parent: skill.parent,
+            kind: skill.kind,
+            family: skill.family,
+            category: skill.category.clone(),
+            required,
+            score,
+            context: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Analysis {
     pub seniority: Seniority,
-    pub years_of_experience: Option<u32>,
     pub role_family: Option<Family>,
     /// Chosen skills, most important first.
     pub skills: Vec<RankedSkill>,
 }
 
 impl Analysis {
-    /// Adds skills another reader (the language model) named, within the role's field and the
-    /// skill limit. Returns the skills added.
-    pub fn add_skills(&mut self, taxonomy: &Taxonomy, names: &[String]) -> Vec<usize> {
+    /// Adds skills another reader (the language model) named: known skills of the role's
+    /// field, and unknown ones only if the ad itself names them (nothing is invented), within
+    /// the skill limit. Returns the names added.
+    pub fn add_skills(
+        &mut self,
+        taxonomy: &Taxonomy,
+        job_description: &str,
+        names: &[String],
+    ) -> Vec<String> {
         let mut added = Vec::new();
+        let families = taxonomy.families();
         for name in names {
             if self.skills.len() >= MAX_SKILLS {
                 break;
             }
-            let Some(index) = taxonomy.lookup(name) else {
+            let name = name.trim();
+            if name.is_empty() || self.skills.iter().any(|s| s.name.eq_ignore_ascii_case(name)) {
                 continue;
-            };
-            let family = taxonomy.skill(index).family;
-            let in_field = self
-                .role_family
-                .is_none_or(|f| f.related().contains(&family));
-            if in_field && !self.skills.iter().any(|s| s.skill == index) {
-                self.skills.push(RankedSkill {
-                    skill: index,
-                    required: true,
-                    mentions: 0,
-                    score: 0.0,
-                });
-                added.push(index);
             }
+            let candidate = match taxonomy.lookup(name) {
+                Some(index) => {
+                    let in_field = self
+                        .role_family
+                        .is_none_or(|f| families.allows(f, taxonomy.skill(index).family));
+                    if !in_field || self.skills.iter().any(|s| s.known == Some(index)) {
+                        continue;
+                    }
+                    RankedSkill::known(taxonomy, index, true, 0.0)
+                }
+                None => {
+                    let lowered = job_description.to_lowercase();
+                    if name.chars().count() < 2
+                        || whole_word_offsets(&lowered, &name.to_lowercase()).is_empty()
+                    {
+                        continue;
+                    }
+                    let Some(family) = self.role_family else {
+                        continue;
+                    };
+                    RankedSkill {
+                        name: name.to_owned(),
+                        known: None,
+                        parent: None,
+                        kind: SkillKind::Knowledge,
+                        family,
+                        category: families.info(family).name.clone(),
+                        required: true,
+                        score: 0.0,
+                        context: None,
+                    }
+                }
+            };
+            added.push(candidate.name.clone());
+            self.skills.push(candidate);
         }
         added
     }
 }
-
-/// Title words that decide the field, most specific first.
-const ROLE_FIELDS: &[(&str, Family)] = &[
-    ("data engineer", Family::Data),
-    ("data scientist", Family::Data),
-    ("data analyst", Family::Data),
-    ("machine learning", Family::Data),
-    ("bi developer", Family::Data),
-    ("analytics", Family::Data),
-    ("devops", Family::Devops),
-    ("site reliability", Family::Devops),
-    ("sre", Family::Devops),
-    ("platform engineer", Family::Devops),
-    ("cloud engineer", Family::Devops),
-    ("infrastructure", Family::Devops),
-    ("system administrator", Family::Devops),
-    ("systems administrator", Family::Devops),
-    ("sysadmin", Family::Devops),
-    ("security", Family::Security),
-    ("cyber", Family::Security),
-    ("penetration tester", Family::Security),
-    ("qa", Family::Qa),
-    ("quality assurance", Family::Qa),
-    ("tester", Family::Qa),
-    ("test engineer", Family::Qa),
-    ("sdet", Family::Qa),
-    ("sales engineer", Family::Sales),
-    ("designer", Family::Design),
-    ("ux", Family::Design),
-    ("ui", Family::Design),
-    ("product manager", Family::Product),
-    ("product owner", Family::Product),
-    ("project manager", Family::Product),
-    ("program manager", Family::Product),
-    ("scrum master", Family::Product),
-    ("business analyst", Family::Product),
-    ("developer", Family::Software),
-    ("engineer", Family::Software),
-    ("programmer", Family::Software),
-    ("software", Family::Software),
-    ("full stack", Family::Software),
-    ("frontend", Family::Software),
-    ("front-end", Family::Software),
-    ("backend", Family::Software),
-    ("back-end", Family::Software),
-    ("sales", Family::Sales),
-    ("account executive", Family::Sales),
-    ("business development", Family::Sales),
-    ("sdr", Family::Sales),
-    ("bdr", Family::Sales),
-    ("account manager", Family::Sales),
-    ("marketing", Family::Marketing),
-    ("seo", Family::Marketing),
-    ("content", Family::Marketing),
-    ("social media", Family::Marketing),
-    ("brand", Family::Marketing),
-    ("growth", Family::Marketing),
-    ("customer success", Family::Support),
-    ("support", Family::Support),
-    ("customer service", Family::Support),
-    ("help desk", Family::Support),
-    ("call center", Family::Support),
-    ("call centre", Family::Support),
-    ("accountant", Family::Finance),
-    ("accounting", Family::Finance),
-    ("finance", Family::Finance),
-    ("financial", Family::Finance),
-    ("controller", Family::Finance),
-    ("auditor", Family::Finance),
-    ("bookkeeper", Family::Finance),
-    ("payroll", Family::Finance),
-    ("tax", Family::Finance),
-    ("recruiter", Family::Hr),
-    ("human resources", Family::Hr),
-    ("hr", Family::Hr),
-    ("talent", Family::Hr),
-    ("people partner", Family::Hr),
-    ("logistics", Family::Operations),
-    ("supply chain", Family::Operations),
-    ("warehouse", Family::Operations),
-    ("procurement", Family::Operations),
-    ("operations", Family::Operations),
-    ("inventory", Family::Operations),
-    ("nurse", Family::Healthcare),
-    ("nursing", Family::Healthcare),
-    ("rn", Family::Healthcare),
-    ("physician", Family::Healthcare),
-    ("medical", Family::Healthcare),
-    ("clinical", Family::Healthcare),
-    ("caregiver", Family::Healthcare),
-    ("phlebotomist", Family::Healthcare),
-    ("healthcare", Family::Healthcare),
-    ("pharmacist", Family::Healthcare),
-];
 
 const SENIOR_TITLES: &[&str] = &[
     "senior",
@@ -193,6 +165,8 @@ const SENIOR_TITLES: &[&str] = &[
     "chief",
     "director",
     "architect",
+    "vp",
+    "vice president",
 ];
 const JUNIOR_TITLES: &[&str] = &[
     "junior",
@@ -204,21 +178,6 @@ const JUNIOR_TITLES: &[&str] = &[
     "entry-level",
     "entry level",
     "apprentice",
-];
-const PREFERRED_MARKERS: &[&str] = &[
-    "preferred",
-    "nice to have",
-    "nice-to-have",
-    "bonus",
-    "a plus",
-    "desirable",
-    "desired",
-    "ideally",
-    "optional",
-    "familiarity with",
-    "exposure to",
-    "advantage",
-    "would be great",
 ];
 
 static YEARS: LazyLock<Regex> = LazyLock::new(|| {
@@ -253,50 +212,74 @@ fn title_has(title: &str, words: &[&str]) -> bool {
         .any(|w| !whole_word_offsets(title, w).is_empty())
 }
 
-pub fn seniority(job_role: &str, text: &str) -> (Seniority, Option<u32>) {
+pub fn seniority(job_role: &str, text: &str) -> Seniority {
     let title = job_role.to_lowercase();
-    let years = years_of_experience(text);
-    let level = if title_has(&title, SENIOR_TITLES) {
-        Seniority::Senior
-    } else if title_has(&title, JUNIOR_TITLES) {
-        Seniority::Junior
-    } else {
-        match years {
-            Some(y) if y >= 5 => Seniority::Senior,
-            Some(y) if y <= 1 => Seniority::Junior,
-            _ => Seniority::Mid,
-        }
-    };
-    (level, years)
-}
-
-pub fn role_family(job_role: &str) -> Option<Family> {
-    let title = job_role.to_lowercase();
-    ROLE_FIELDS
-        .iter()
-        .find(|(words, _)| !whole_word_offsets(&title, words).is_empty())
-        .map(|(_, family)| *family)
-}
-
-/// Byte ranges of the sentences that mark what they name as merely preferred.
-fn preferred_spans(text: &str) -> Vec<(usize, usize)> {
-    let lower = text.to_lowercase();
-    let mut spans = Vec::new();
-    let mut start = 0;
-    let bytes = lower.as_bytes();
-    for (index, c) in lower.char_indices() {
-        let ends_sentence = matches!(c, '\n' | ';' | '•' | '!' | '?')
-            || (c == '.' && bytes.get(index + 1).is_none_or(|b| b.is_ascii_whitespace()));
-        if ends_sentence || index + c.len_utf8() == lower.len() {
-            let end = index + c.len_utf8();
-            let sentence = &lower[start..end];
-            if PREFERRED_MARKERS.iter().any(|m| sentence.contains(m)) {
-                spans.push((start, end));
-            }
-            start = end;
-        }
+    if title_has(&title, SENIOR_TITLES) {
+        return Seniority::Senior;
     }
-    spans
+    if title_has(&title, JUNIOR_TITLES) {
+        return Seniority::Junior;
+    }
+    match years_of_experience(text) {
+        Some(y) if y >= 5 => Seniority::Senior,
+        Some(y) if y <= 1 => Seniority::Junior,
+        _ => Seniority::Mid,
+    }
+}
+
+/// A skill found in the ad, before the field filter and the cut.
+struct Candidate {
+    skill: RankedSkill,
+    general: bool,
+}
+
+/// The sentence around a span, trimmed for use inside a question.
+fn context_of(text: &str, units: &[Unit], span: (usize, usize)) -> Option<String> {
+    let unit = units
+        .iter()
+        .find(|u| u.start <= span.0 && span.1 <= u.end)?;
+    let sentence = text[unit.start..unit.end]
+        .trim()
+        .trim_start_matches(|c: char| {
+            c.is_whitespace() || matches!(c, '-' | '*' | '•' | '·' | '▪' | '◦' | '–' | '—')
+        })
+        .trim_end_matches(['.', ';', ',', ' ']);
+    let words: Vec<&str> = sentence.split_whitespace().collect();
+    if words.len() < 3 {
+        return None;
+    }
+    let clipped: String = words.iter().take(30).copied().collect::<Vec<_>>().join(" ");
+    Some(clipped)
+}
+
+/// The emphasis a span has: that of the unit holding it.
+fn emphasis_at(units: &[Unit], at: usize) -> Emphasis {
+    units
+        .iter()
+        .find(|u| u.start <= at && at < u.end.max(u.start + 1))
+        .map_or(Emphasis::Neutral, |u| u.emphasis)
+}
+
+/// How much a set of mentions counts: the strongest emphasis, more for repeats, and a little
+/// for coming early.
+fn mention_score(emphases: &[(Emphasis, usize)], length: usize) -> (f32, Emphasis) {
+    let strongest = emphases
+        .iter()
+        .map(|(e, _)| *e)
+        .max()
+        .unwrap_or(Emphasis::Noise);
+    let counted = emphases.iter().filter(|(e, _)| *e != Emphasis::Noise).count();
+    let first = emphases
+        .iter()
+        .filter(|(e, _)| *e != Emphasis::Noise)
+        .map(|(_, at)| *at)
+        .min()
+        .unwrap_or(length) as f32;
+    let score = 3.0 * strongest.weight()
+        + 0.75 * counted.saturating_sub(1).min(4) as f32
+        + 1.0
+        - (first / length.max(1) as f32).min(1.0);
+    (score, strongest)
 }
 
 /// Reads the job. `must_have` skills (taxonomy indexes) come first, whatever the text says.
@@ -307,98 +290,176 @@ pub fn analyze(
     must_have: &[usize],
     level: Option<ExperienceLevel>,
 ) -> Analysis {
-    let (read_level, years) = seniority(job_role, job_description);
-    let seniority = level.map(Seniority::from).unwrap_or(read_level);
-    let title_family = role_family(job_role);
+    let families = taxonomy.families();
+    let seniority = level
+        .map(Seniority::from)
+        .unwrap_or_else(|| seniority(job_role, job_description));
+    let title_family = families.from_title(job_role);
+    let units = segment(job_description);
+    let length = job_description.len();
 
     let title_mentions: Vec<usize> = taxonomy.find(job_role).iter().map(|m| m.skill).collect();
-    let preferred = preferred_spans(job_description);
-    let length = job_description.len().max(1) as f32;
-    let mut mentions = taxonomy.find(job_description);
+    let exact = taxonomy.find(job_description);
+    let sentences: Vec<(usize, usize)> = units
+        .iter()
+        .filter(|u| u.emphasis != Emphasis::Noise)
+        .map(|u| (u.start, u.end))
+        .collect();
+    let loose = taxonomy.find_loose(job_description, &sentences, &exact);
+    // Soft skills and aptitudes fill up a short list; office tools count like any other skill.
+    let filler = |family: Family, kind: SkillKind| {
+        kind == SkillKind::Soft || families.id(family) == "general"
+    };
+    let mut candidates: Vec<Candidate> = Vec::new();
+    for (mention, certainty) in exact
+        .iter()
+        .map(|m| (m, 1.0))
+        .chain(loose.iter().map(|m| (m, 0.8)))
+    {
+        let emphases: Vec<(Emphasis, usize)> = mention
+            .spans
+            .iter()
+            .map(|(start, _)| (emphasis_at(&units, *start), *start))
+            .collect();
+        let (mut score, strongest) = mention_score(&emphases, length);
+        let in_title = title_mentions.contains(&mention.skill);
+        if strongest == Emphasis::Noise && !in_title {
+            continue;
+        }
+        score *= certainty;
+        if in_title {
+            score += 4.0;
+        }
+        let best_span = mention
+            .spans
+            .iter()
+            .find(|(start, _)| emphasis_at(&units, *start) == strongest)
+            .copied()
+            .unwrap_or(mention.spans[0]);
+        let mut skill =
+            RankedSkill::known(taxonomy, mention.skill, in_title || strongest.requires(), score);
+        skill.context = context_of(job_description, &units, best_span);
+        candidates.push(Candidate {
+            general: filler(skill.family, skill.kind),
+            skill,
+        });
+    }
     for skill in &title_mentions {
-        if !mentions.iter().any(|m| m.skill == *skill) {
-            mentions.push(Mention {
-                skill: *skill,
-                offsets: vec![0],
+        if !candidates.iter().any(|c| c.skill.known == Some(*skill)) {
+            let found = taxonomy.skill(*skill);
+            candidates.push(Candidate {
+                general: filler(found.family, found.kind),
+                skill: RankedSkill::known(taxonomy, *skill, true, 7.0),
             });
         }
     }
-    let mut ranked: Vec<(RankedSkill, Family)> = mentions
-        .into_iter()
-        .map(|mention| {
-            let skill = taxonomy.skill(mention.skill);
-            let in_title = title_mentions.contains(&mention.skill);
-            let required = in_title
-                || mention
-                    .offsets
-                    .iter()
-                    .any(|at| !preferred.iter().any(|(s, e)| (*s..*e).contains(at)));
-            let first = *mention.offsets.iter().min().unwrap_or(&0) as f32;
-            let mut score = if required { 3.0 } else { 1.5 };
-            if in_title {
-                score += 4.0;
-            }
-            score += 0.75 * (mention.offsets.len().saturating_sub(1).min(4)) as f32;
-            score += 1.0 - (first / length).min(1.0);
-            if skill.family == Family::General {
-                score *= 0.5;
-            }
-            if Some(skill.family) == title_family {
-                score *= 1.2;
-            }
-            (
-                RankedSkill {
-                    skill: mention.skill,
-                    required,
-                    mentions: mention.offsets.len(),
-                    score,
-                },
-                skill.family,
-            )
-        })
-        .collect();
 
-    // With no field in the title, the field is the one the named skills weigh most in.
-    let role_family = title_family.or_else(|| {
-        let mut weights: Vec<(Family, f32)> = Vec::new();
-        for (ranked, family) in ranked.iter().filter(|(_, f)| *f != Family::General) {
-            match weights.iter_mut().find(|(f, _)| f == family) {
-                Some((_, weight)) => *weight += ranked.score,
-                None => weights.push((*family, ranked.score)),
-            }
+    // The family is the title's, unless the title's family leaves out most of what the ad
+    // asks for and another family explains it far better (a title phrase read the wrong way);
+    // with no family in the title, the one that explains the named skills best.
+    let explained = |role: Family| -> f32 {
+        candidates
+            .iter()
+            .filter(|c| !c.general && families.allows(role, c.skill.family))
+            .map(|c| c.skill.score)
+            .sum()
+    };
+    let mut weights: Vec<(Family, f32)> = Vec::new();
+    for candidate in candidates.iter().filter(|c| !c.general) {
+        let family = candidate.skill.family;
+        if families.info(family).cross_cutting {
+            continue;
         }
-        weights
-            .into_iter()
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(f, _)| f)
-    });
-    if let Some(field) = role_family {
-        ranked.retain(|(_, family)| field.related().contains(family));
+        match weights.iter_mut().find(|(f, _)| *f == family) {
+            Some((_, weight)) => *weight += candidate.skill.score,
+            None => weights.push((family, candidate.skill.score)),
+        }
     }
-    ranked.sort_by(|a, b| {
-        b.0.score
-            .total_cmp(&a.0.score)
-            .then(a.0.skill.cmp(&b.0.skill))
+    let by_skills = weights
+        .into_iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(f, _)| f);
+    let role_family = match (title_family, by_skills) {
+        (Some(title), Some(skills)) if explained(title) < 0.3 * explained(skills) => Some(skills),
+        (Some(title), _) => Some(title),
+        (None, skills) => skills,
+    };
+
+    let known: Vec<Mention> = exact.iter().chain(&loose).cloned().collect();
+    let extracted: Vec<Extracted> = match role_family {
+        Some(_) => extract(taxonomy, job_role, job_description, &units, &known),
+        None => Vec::new(),
+    };
+    if let Some(family) = role_family {
+        candidates.retain(|c| families.allows(family, c.skill.family));
+        for phrase in extracted {
+            let emphases: Vec<(Emphasis, usize)> =
+                phrase.spans.iter().map(|(s, _)| (phrase.emphasis, *s)).collect();
+            let (score, strongest) = mention_score(&emphases, length);
+            // The parent's field decides where it belongs; a phrase under a skill of another
+            // field is that field's business.
+            let parent_family = phrase.parent.map(|p| taxonomy.skill(p).family);
+            if parent_family.is_some_and(|f| !families.allows(family, f)) {
+                continue;
+            }
+            let skill_family = parent_family.unwrap_or(family);
+            let category = match phrase.parent {
+                Some(parent) => taxonomy.skill(parent).category.clone(),
+                None => families.info(skill_family).name.clone(),
+            };
+            candidates.push(Candidate {
+                general: false,
+                skill: RankedSkill {
+                    context: context_of(job_description, &units, phrase.spans[0]),
+                    name: phrase.name,
+                    known: None,
+                    parent: phrase.parent,
+                    kind: phrase.kind,
+                    family: skill_family,
+                    category,
+                    required: strongest.requires(),
+                    score: score * 0.85,
+                },
+            });
+        }
+    }
+    for candidate in &mut candidates {
+        if candidate.general {
+            candidate.skill.score *= 0.5;
+        }
+        if Some(candidate.skill.family) == role_family {
+            candidate.skill.score *= 1.2;
+        }
+    }
+    candidates.sort_by(|a, b| {
+        b.skill
+            .score
+            .total_cmp(&a.skill.score)
+            .then(a.skill.name.cmp(&b.skill.name))
     });
 
     let mut chosen: Vec<RankedSkill> = must_have
         .iter()
-        .map(|&skill| RankedSkill {
-            skill,
-            required: true,
-            mentions: 0,
-            score: f32::MAX,
+        .map(|&index| {
+            let mut skill = RankedSkill::known(taxonomy, index, true, f32::MAX);
+            skill.context = candidates
+                .iter()
+                .find(|c| c.skill.known == Some(index))
+                .and_then(|c| c.skill.context.clone());
+            skill
         })
         .collect();
     let take = |general: bool, limit: usize, chosen: &mut Vec<RankedSkill>| {
-        for (candidate, family) in &ranked {
+        for candidate in &candidates {
             if chosen.len() >= limit {
                 break;
             }
-            if (*family == Family::General) == general
-                && !chosen.iter().any(|c| c.skill == candidate.skill)
-            {
-                chosen.push(candidate.clone());
+            let duplicate = chosen.iter().any(|c| {
+                (c.known.is_some() && c.known == candidate.skill.known)
+                    || c.name.eq_ignore_ascii_case(&candidate.skill.name)
+            });
+            if candidate.general == general && !duplicate {
+                chosen.push(candidate.skill.clone());
             }
         }
     };
@@ -406,7 +467,6 @@ pub fn analyze(
     take(true, MIN_SKILLS, &mut chosen);
     Analysis {
         seniority,
-        years_of_experience: years,
         role_family,
         skills: chosen,
     }
@@ -418,12 +478,8 @@ mod tests {
 
     const SEED: &str = "We are looking for a Senior Python Developer with 5+ years of experience in Django, Flask, and FastAPI. The candidate should have strong knowledge of databases, REST APIs, and cloud technologies. Experience with Docker, Kubernetes, and CI/CD pipelines is preferred.";
 
-    fn names(taxonomy: &Taxonomy, analysis: &Analysis) -> Vec<String> {
-        analysis
-            .skills
-            .iter()
-            .map(|s| taxonomy.skill(s.skill).name.clone())
-            .collect()
+    fn names(analysis: &Analysis) -> Vec<String> {
+        analysis.skills.iter().map(|s| s.name.clone()).collect()
     }
 
     #[test]
@@ -431,8 +487,9 @@ mod tests {
         let taxonomy = Taxonomy::embedded();
         let analysis = analyze(&taxonomy, "Senior Python Developer", SEED, &[], None);
         assert_eq!(analysis.seniority, Seniority::Senior);
-        assert_eq!(analysis.role_family, Some(Family::Software));
-        let skills = names(&taxonomy, &analysis);
+        let family = analysis.role_family.map(|f| taxonomy.families().id(f));
+        assert_eq!(family, Some("software"));
+        let skills = names(&analysis);
         for expected in [
             "Python",
             "Django",
@@ -449,35 +506,20 @@ mod tests {
             );
         }
         assert_eq!(skills[0], "Python", "the title's skill ranks first");
-        let docker = analysis
-            .skills
-            .iter()
-            .find(|s| taxonomy.skill(s.skill).name == "Docker")
-            .unwrap();
+        let docker = analysis.skills.iter().find(|s| s.name == "Docker").unwrap();
         assert!(!docker.required, "Docker is only preferred");
+        assert!(analysis.skills.iter().all(|s| s.source() == SkillSource::Taxonomy));
     }
 
     #[test]
     fn seniority_comes_from_the_title_then_the_years() {
-        assert_eq!(seniority("Junior Analyst", "").0, Seniority::Junior);
-        assert_eq!(seniority("Lead Nurse", "").0, Seniority::Senior);
-        assert_eq!(
-            seniority("Analyst", "at least 7 years of SQL").0,
-            Seniority::Senior
-        );
-        assert_eq!(
-            seniority("Analyst", "3-5 years of experience").0,
-            Seniority::Mid
-        );
-        assert_eq!(
-            seniority("Analyst", "two years of experience"),
-            (Seniority::Mid, Some(2))
-        );
-        assert_eq!(
-            seniority("Analyst", "1 year of experience").0,
-            Seniority::Junior
-        );
-        assert_eq!(seniority("Analyst", "").0, Seniority::Mid);
+        assert_eq!(seniority("Junior Analyst", ""), Seniority::Junior);
+        assert_eq!(seniority("Lead Nurse", ""), Seniority::Senior);
+        assert_eq!(seniority("Analyst", "at least 7 years of SQL"), Seniority::Senior);
+        assert_eq!(seniority("Analyst", "3-5 years of experience"), Seniority::Mid);
+        assert_eq!(seniority("Analyst", "two years of experience"), Seniority::Mid);
+        assert_eq!(seniority("Analyst", "1 year of experience"), Seniority::Junior);
+        assert_eq!(seniority("Analyst", ""), Seniority::Mid);
     }
 
     #[test]
@@ -491,12 +533,15 @@ mod tests {
             &[],
             None,
         );
-        assert_eq!(analysis.role_family, Some(Family::Sales));
+        assert_eq!(
+            analysis.role_family.map(|f| taxonomy.families().id(f)),
+            Some("sales")
+        );
         for ranked in &analysis.skills {
-            let skill = taxonomy.skill(ranked.skill);
-            assert!(!skill.programming, "{} in a sales assessment", skill.name);
+            let programming = ranked.known.is_some_and(|k| taxonomy.skill(k).programming);
+            assert!(!programming, "{} in a sales assessment", ranked.name);
         }
-        assert!(names(&taxonomy, &analysis).contains(&"Cold Calling".to_owned()));
+        assert!(names(&analysis).contains(&"Cold Calling".to_owned()));
     }
 
     #[test]
@@ -504,7 +549,7 @@ mod tests {
         let taxonomy = Taxonomy::embedded();
         let rust = taxonomy.lookup("Rust").unwrap();
         let analysis = analyze(&taxonomy, "Backend Developer", SEED, &[rust], None);
-        assert_eq!(analysis.skills[0].skill, rust);
+        assert_eq!(analysis.skills[0].known, Some(rust));
         assert!(analysis.skills.len() <= MAX_SKILLS);
     }
 
@@ -513,5 +558,25 @@ mod tests {
         let taxonomy = Taxonomy::embedded();
         let analysis = analyze(&taxonomy, "Qwerty", "asdf zxcv lorem ipsum", &[], None);
         assert!(analysis.skills.is_empty());
+    }
+
+    #[test]
+    fn what_the_taxonomy_lacks_is_taken_from_the_requirements() {
+        let taxonomy = Taxonomy::embedded();
+        let analysis = analyze(
+            &taxonomy,
+            "Backend Engineer",
+            "Requirements:\n- Experience with Go and Zorblax\n- Knowledge of sprocket \
+             calibration\n\nBenefits:\n- Experience with QuuxDB at our company gym\n",
+            &[],
+            None,
+        );
+        let skills = names(&analysis);
+        assert!(skills.contains(&"Zorblax".to_owned()), "{skills:?}");
+        assert!(skills.contains(&"Sprocket Calibration".to_owned()), "{skills:?}");
+        assert!(!skills.contains(&"QuuxDB".to_owned()), "{skills:?}");
+        let zorblax = analysis.skills.iter().find(|s| s.name == "Zorblax").unwrap();
+        assert_eq!(zorblax.source(), SkillSource::Extracted);
+        assert!(zorblax.required);
     }
 }

@@ -1,15 +1,23 @@
-//! Putting an assessment together: how many questions at which difficulty for the seniority,
-//! a share per skill by importance, sections by skill category, a coding section for roles that
-//! write code, a length in the usual range, and proctoring that fits the role.
+//! Putting an assessment together in two steps.
+//!
+//! The **blueprint** depends only on the job: which skills, how many questions of which class
+//! (objective, open, coding) and difficulty for each, the time each slot gets, the sections,
+//! and proctoring that fits the role. The **draw** then fills each slot with a question from the
+//! skill's candidates, at random but seeded with the job id: two jobs from one description get
+//! the same blueprint and different questions wherever the library has enough, and the same
+//! job always gets the same ones.
 
 use std::collections::{BTreeMap, HashSet};
 
 use assessment_domain::{
     Assessment, Difficulty, GenerationOptions, Proctoring, Question, QuestionType, Section,
+    SkillDetail, SkillWeight,
 };
+use sha2::{Digest, Sha256};
 
 use super::analysis::{Analysis, Seniority};
-use super::taxonomy::{Family, Taxonomy};
+use super::family::Families;
+use super::taxonomy::Taxonomy;
 
 /// Most sections an assessment has.
 pub const MAX_SECTIONS: usize = 6;
@@ -19,11 +27,41 @@ pub const DEFAULT_MAX_MINUTES: u32 = 75;
 const MIN_QUESTIONS: usize = 5;
 const CODING_SECTION: &str = "Coding";
 
-/// The questions found for one chosen skill, best first.
+/// Where a candidate question comes from. Model-written questions (asked for because the
+/// library is thin) come first, then the skill's own library questions, then scenario
+/// questions from templates and questions of the skill's parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Model,
+    Library,
+    Template,
+    Parent,
+}
+
+impl Origin {
+    fn weight(self) -> f64 {
+        match self {
+            Origin::Model => 4.0,
+            Origin::Library => 1.0,
+            Origin::Template => 0.45,
+            Origin::Parent => 0.3,
+        }
+    }
+}
+
+/// A question that may fill a slot of its skill.
 #[derive(Debug, Clone)]
+pub struct Candidate {
+    pub question: Question,
+    pub origin: Origin,
+    /// How well it matches the job's words, 0 to 1.
+    pub relevance: f32,
+}
+
+/// The candidates found for one chosen skill (same order as `Analysis::skills`).
+#[derive(Debug, Clone, Default)]
 pub struct Found {
-    pub skill: usize,
-    pub questions: Vec<Question>,
+    pub candidates: Vec<Candidate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,10 +90,6 @@ pub fn difficulty_mix(seniority: Seniority) -> &'static [(Difficulty, f32)] {
     }
 }
 
-pub fn searched_difficulties(seniority: Seniority) -> Vec<Difficulty> {
-    difficulty_mix(seniority).iter().map(|(d, _)| *d).collect()
-}
-
 fn default_question_count(seniority: Seniority) -> usize {
     match seniority {
         Seniority::Junior => 15,
@@ -70,6 +104,55 @@ fn coding_questions_for(max_minutes: u32) -> usize {
         2
     } else {
         1
+    }
+}
+
+/// The kind of answer a slot wants; it decides the slot's time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Class {
+    Objective,
+    Open,
+    Coding,
+}
+
+impl Class {
+    fn of(kind: QuestionType) -> Class {
+        match kind {
+            QuestionType::MultipleChoice | QuestionType::MultipleSelect | QuestionType::TrueFalse => {
+                Class::Objective
+            }
+            QuestionType::Subjective => Class::Open,
+            QuestionType::Coding => Class::Coding,
+        }
+    }
+
+    /// Seconds a slot of this class and difficulty gives the candidate.
+    fn seconds(self, difficulty: Difficulty) -> u32 {
+        match (self, difficulty) {
+            (Class::Objective, Difficulty::Easy) => 60,
+            (Class::Objective, Difficulty::Medium) => 90,
+            (Class::Objective, Difficulty::Hard) => 120,
+            (Class::Open, Difficulty::Easy) => 240,
+            (Class::Open, Difficulty::Medium) => 300,
+            (Class::Open, Difficulty::Hard) => 420,
+            (Class::Coding, Difficulty::Easy) => 600,
+            (Class::Coding, Difficulty::Medium) => 900,
+            (Class::Coding, Difficulty::Hard) => 1200,
+        }
+    }
+}
+
+/// One question to be drawn: for which skill, of which class, at which difficulty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slot {
+    skill: usize,
+    class: Class,
+    difficulty: Difficulty,
+}
+
+impl Slot {
+    fn seconds(&self) -> u32 {
+        self.class.seconds(self.difficulty)
     }
 }
 
@@ -103,51 +186,11 @@ fn apportion(total: usize, weights: &[f32], at_least_one: bool) -> Vec<usize> {
     shares
 }
 
-/// Picks `quota` questions from `pool` (best first), following the seniority's mix.
-fn pick(pool: &[&Question], quota: usize, seniority: Seniority) -> Vec<Question> {
-    let mix = difficulty_mix(seniority);
-    let weights: Vec<f32> = mix.iter().map(|(_, share)| *share).collect();
-    let wanted = apportion(quota, &weights, false);
-    let mut chosen: Vec<&Question> = Vec::new();
-    let mut subjective = 0;
-    let mut allowed = |q: &Question, chosen: &[&Question]| {
-        let fresh = !chosen.iter().any(|c| c.id == q.id);
-        // Open questions take long: one per skill keeps the assessment balanced.
-        let ok = fresh && (q.kind != QuestionType::Subjective || subjective == 0);
-        if ok && q.kind == QuestionType::Subjective {
-            subjective += 1;
-        }
-        ok
-    };
-    for ((difficulty, _), count) in mix.iter().zip(wanted) {
-        let mut taken = 0;
-        for question in pool.iter().filter(|q| q.difficulty == *difficulty) {
-            if taken == count {
-                break;
-            }
-            if allowed(question, &chosen) {
-                chosen.push(question);
-                taken += 1;
-            }
-        }
-    }
-    for question in pool {
-        if chosen.len() >= quota {
-            break;
-        }
-        if allowed(question, &chosen) {
-            chosen.push(question);
-        }
-    }
-    let rank = |q: &Question| (q.difficulty, q.kind == QuestionType::Subjective);
-    chosen.sort_by_key(|q| rank(q));
-    chosen.into_iter().cloned().collect()
-}
-
-fn proctoring(family: Option<Family>, seniority: Seniority, has_coding: bool) -> Proctoring {
-    let technical = family.is_some_and(|f| f.writes_code() || f == Family::Security);
-    let regulated = matches!(family, Some(Family::Healthcare | Family::Finance));
-    let senior = seniority == Seniority::Senior;
+fn proctoring(families: &Families, analysis: &Analysis, has_coding: bool) -> Proctoring {
+    let info = analysis.role_family.map(|f| families.info(f));
+    let technical = info.is_some_and(|f| f.technical);
+    let regulated = info.is_some_and(|f| f.regulated);
+    let senior = analysis.seniority == Seniority::Senior;
     Proctoring {
         webcam_monitoring: technical || regulated || senior,
         full_screen_required: true,
@@ -164,9 +207,120 @@ fn proctoring(family: Option<Family>, seniority: Seniority, has_coding: bool) ->
 /// Everything assembly needs from the request.
 pub struct Request<'a> {
     pub assessment_id: String,
+    /// Seeds the draw: the job id.
+    pub seed: &'a str,
     pub job_role: &'a str,
     pub cutoff: u8,
     pub options: &'a GenerationOptions,
+}
+
+/// A number in (0, 1] that only the seed and the names decide.
+fn uniform(seed: &str, skill: &str, id: &str) -> f64 {
+    let digest = Sha256::new()
+        .chain_update(seed.as_bytes())
+        .chain_update([0])
+        .chain_update(skill.as_bytes())
+        .chain_update([0])
+        .chain_update(id.as_bytes())
+        .finalize();
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    ((u64::from_le_bytes(bytes) >> 11) as f64 + 1.0) / (1u64 << 53) as f64
+}
+
+/// How far a difficulty is from the slot's: the same counts fully, a neighbour a little, and
+/// one the seniority is not tested at not at all.
+fn difficulty_weight(slot: Difficulty, question: Difficulty, allowed: &[Difficulty]) -> f64 {
+    if !allowed.contains(&question) {
+        return 0.0;
+    }
+    match (slot as i32 - question as i32).abs() {
+        0 => 1.0,
+        1 => 0.3,
+        _ => 0.05,
+    }
+}
+
+/// The blueprint's slots for one skill: difficulties by the seniority's mix, open questions
+/// where the skill has them (one for a skill with three or more slots) or where its objective
+/// questions run out, on the hardest slots.
+fn skill_slots(
+    skill: usize,
+    quota: usize,
+    objective: usize,
+    open: usize,
+    seniority: Seniority,
+) -> Vec<Slot> {
+    let mix = difficulty_mix(seniority);
+    let weights: Vec<f32> = mix.iter().map(|(_, share)| *share).collect();
+    let counts = apportion(quota, &weights, false);
+    let mut difficulties: Vec<Difficulty> = mix
+        .iter()
+        .zip(counts)
+        .flat_map(|((d, _), n)| std::iter::repeat_n(*d, n))
+        .collect();
+    difficulties.sort();
+    let open_slots = if objective >= quota {
+        usize::from(quota >= 3 && open > 0)
+    } else {
+        (quota - objective).min(open)
+    };
+    let objective_slots = quota - open_slots;
+    difficulties
+        .into_iter()
+        .enumerate()
+        .map(|(index, difficulty)| Slot {
+            skill,
+            class: if index < objective_slots {
+                Class::Objective
+            } else {
+                Class::Open
+            },
+            difficulty,
+        })
+        .collect()
+}
+
+/// What every draw of one assessment shares.
+struct Draw<'a> {
+    seed: &'a str,
+    allowed_types: &'a dyn Fn(QuestionType) -> bool,
+    allowed_levels: &'a [Difficulty],
+    language: Option<&'a str>,
+}
+
+impl Draw<'_> {
+    /// Picks the question for a slot: the highest of `u^(1/w)` over the candidates (a weighted
+    /// draw without replacement whose outcome depends only on the seed).
+    fn pick<'c>(
+        &self,
+        slot: &Slot,
+        skill_name: &str,
+        candidates: &'c [Candidate],
+        used: &HashSet<String>,
+    ) -> Option<&'c Candidate> {
+        let language_known = self.language.is_some_and(|l| {
+            candidates
+                .iter()
+                .any(|c| c.question.language.as_deref() == Some(l))
+        });
+        candidates
+            .iter()
+            .filter(|c| {
+                Class::of(c.question.kind) == slot.class && (self.allowed_types)(c.question.kind)
+            })
+            .filter(|c| !used.contains(&c.question.id))
+            .filter(|c| !language_known || c.question.language.as_deref() == self.language)
+            .filter_map(|c| {
+                let weight = c.origin.weight()
+                    * difficulty_weight(slot.difficulty, c.question.difficulty, self.allowed_levels)
+                    * (0.75 + 0.5 * f64::from(c.relevance.clamp(0.0, 1.0)));
+                (weight > 0.0)
+                    .then(|| (uniform(self.seed, skill_name, &c.question.id).ln() / weight, c))
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, c)| c)
+    }
 }
 
 pub fn assemble(
@@ -175,73 +329,102 @@ pub fn assemble(
     analysis: &Analysis,
     found: &[Found],
 ) -> Result<Assessment, AssemblyError> {
+    let families = taxonomy.families();
     let options = request.options;
     let seniority = analysis.seniority;
     let type_allowed = |kind: QuestionType| {
         options.question_types.is_empty() || options.question_types.contains(&kind)
     };
-    let writes_code = analysis.role_family.is_some_and(Family::writes_code);
+    let allowed_levels: Vec<Difficulty> =
+        difficulty_mix(seniority).iter().map(|(d, _)| *d).collect();
+    let usable = |c: &&Candidate| {
+        type_allowed(c.question.kind) && allowed_levels.contains(&c.question.difficulty)
+    };
+    let writes_code = analysis
+        .role_family
+        .is_some_and(|f| families.info(f).writes_code);
     let max_minutes = options.duration_minutes.unwrap_or(DEFAULT_MAX_MINUTES);
+    let skills = &analysis.skills[..found.len().min(analysis.skills.len())];
 
-    // The coding section: programming skills of a role that writes code.
-    let mut coding: Vec<Question> = Vec::new();
+    // Coding slots go to the most important skills with coding questions.
+    let mut slots: Vec<Slot> = Vec::new();
     if writes_code && type_allowed(QuestionType::Coding) {
-        let mut candidates: Vec<&Question> = found
-            .iter()
-            .filter(|f| taxonomy.skill(f.skill).programming)
-            .flat_map(|f| f.questions.iter())
-            .filter(|q| q.kind == QuestionType::Coding)
+        let mut owners: Vec<usize> = (0..skills.len())
+            .filter(|&i| {
+                found[i]
+                    .candidates
+                    .iter()
+                    .any(|c| c.question.kind == QuestionType::Coding)
+            })
             .collect();
         if let Some(language) = &options.language {
-            candidates.sort_by_key(|q| q.language.as_deref() != Some(language.as_str()));
+            owners.sort_by_key(|&i| {
+                !found[i]
+                    .candidates
+                    .iter()
+                    .any(|c| c.question.language.as_deref() == Some(language.as_str()))
+            });
         }
-        let mut seen = HashSet::new();
-        coding = candidates
-            .into_iter()
-            .filter(|q| seen.insert(q.id.clone()))
-            .take(coding_questions_for(max_minutes))
-            .cloned()
-            .collect();
+        let difficulty = if seniority == Seniority::Senior {
+            Difficulty::Hard
+        } else {
+            Difficulty::Medium
+        };
+        for skill in owners.into_iter().take(coding_questions_for(max_minutes)) {
+            slots.push(Slot {
+                skill,
+                class: Class::Coding,
+                difficulty,
+            });
+        }
     }
 
     let target = options
         .question_count
         .map(|n| n as usize)
         .unwrap_or_else(|| default_question_count(seniority))
-        .saturating_sub(coding.len())
+        .saturating_sub(slots.len())
         .max(1);
-    let pools: Vec<Vec<&Question>> = found
+    let counts: Vec<(usize, usize)> = found
         .iter()
+        .take(skills.len())
         .map(|f| {
-            f.questions
+            let pool: Vec<&Candidate> = f.candidates.iter().filter(usable).collect();
+            let objective = pool
                 .iter()
-                .filter(|q| q.kind != QuestionType::Coding && type_allowed(q.kind))
-                .collect()
+                .filter(|c| Class::of(c.question.kind) == Class::Objective)
+                .count();
+            let open = pool
+                .iter()
+                .filter(|c| Class::of(c.question.kind) == Class::Open)
+                .count();
+            (objective, open)
         })
         .collect();
-    let weights: Vec<f32> = analysis
-        .skills
+    let weights: Vec<f32> = skills
         .iter()
         .map(|s| if s.required { 2.0 } else { 1.0 })
-        .chain(std::iter::repeat(1.0))
-        .take(found.len())
         .collect();
     let quotas = apportion(target, &weights, true);
-    let mut picked: Vec<(usize, Vec<Question>)> = found
+    let mut per_skill: Vec<Vec<Slot>> = quotas
         .iter()
-        .zip(&pools)
-        .zip(quotas)
-        .map(|((f, pool), quota)| (f.skill, pick(pool, quota.min(pool.len()), seniority)))
+        .zip(&counts)
+        .enumerate()
+        .map(|(skill, (quota, (objective, open)))| {
+            let quota = (*quota).min(objective + open);
+            skill_slots(skill, quota, *objective, *open, seniority)
+        })
         .collect();
+    let mut coding = slots;
 
-    // Keep to the length: take out questions of whichever difficulty is most over its share,
-    // the longest first and from the least important skill, a skill's last question last.
+    // Keep to the length: take out slots of whichever difficulty is most over its share, the
+    // longest first and from the least important skill, a skill's last slot last.
     let cap_seconds = max_minutes * 60;
     let mix = difficulty_mix(seniority);
     loop {
-        let questions = picked.iter().flat_map(|(_, qs)| qs.iter()).chain(&coding);
-        let total_seconds: u32 = questions.clone().map(|q| q.duration_seconds).sum();
-        let count = questions.clone().count();
+        let all = per_skill.iter().flatten().chain(&coding);
+        let total_seconds: u32 = all.clone().map(Slot::seconds).sum();
+        let count = all.clone().count();
         if total_seconds <= cap_seconds || count <= MIN_QUESTIONS {
             break;
         }
@@ -250,47 +433,78 @@ pub fn assemble(
                 .iter()
                 .find(|(d, _)| *d == difficulty)
                 .map_or(0.0, |(_, s)| *s);
-            let have = questions
-                .clone()
-                .filter(|q| q.difficulty == difficulty)
-                .count();
+            let have = all.clone().filter(|s| s.difficulty == difficulty).count();
             have as f32 - share * count as f32
         };
-        let candidate = picked
+        let candidate = per_skill
             .iter()
             .enumerate()
-            .filter(|(_, (_, qs))| qs.len() > 1)
-            .flat_map(|(skill, (_, qs))| qs.iter().enumerate().map(move |(i, q)| (skill, i, q)))
+            .filter(|(_, slots)| slots.len() > 1)
+            .flat_map(|(skill, slots)| slots.iter().enumerate().map(move |(i, s)| (skill, i, s)))
             .max_by(|a, b| {
                 excess(a.2.difficulty)
                     .total_cmp(&excess(b.2.difficulty))
-                    .then(a.2.duration_seconds.cmp(&b.2.duration_seconds))
+                    .then(a.2.seconds().cmp(&b.2.seconds()))
                     .then(a.0.cmp(&b.0))
             })
             .map(|(skill, index, _)| (skill, index));
         match candidate {
             Some((skill, index)) => {
-                picked[skill].1.remove(index);
+                per_skill[skill].remove(index);
             }
-            // Every skill is down to one question: give up the coding question, then the least
+            // Every skill is down to one slot: give up the coding slots, then the least
             // important skills.
             None if !coding.is_empty() => coding.clear(),
-            None => match picked.iter_mut().rev().find(|(_, qs)| !qs.is_empty()) {
-                Some((_, questions)) => questions.clear(),
+            None => match per_skill.iter_mut().rev().find(|s| !s.is_empty()) {
+                Some(slots) => slots.clear(),
                 None => break,
             },
         }
     }
 
+    // The draw.
+    let mut used: HashSet<String> = HashSet::new();
+    let mut drawn: Vec<Vec<Question>> = vec![Vec::new(); skills.len()];
+    let mut coding_questions: Vec<Question> = Vec::new();
+    let drawer = Draw {
+        seed: request.seed,
+        allowed_types: &type_allowed,
+        allowed_levels: &allowed_levels,
+        language: options.language.as_deref(),
+    };
+    let fill = |slot: &Slot, used: &mut HashSet<String>| -> Option<Question> {
+        let skill = &skills[slot.skill];
+        let chosen = drawer.pick(slot, &skill.name, &found[slot.skill].candidates, used)?;
+        used.insert(chosen.question.id.clone());
+        let mut question = chosen.question.clone();
+        question.skill = skill.name.clone();
+        question.duration_seconds = slot.seconds();
+        Some(question)
+    };
+    for slot in &coding {
+        if let Some(question) = fill(slot, &mut used) {
+            coding_questions.push(question);
+        }
+    }
+    for slots in &per_skill {
+        for slot in slots {
+            if let Some(question) = fill(slot, &mut used) {
+                drawn[slot.skill].push(question);
+            }
+        }
+    }
+    for questions in &mut drawn {
+        questions.sort_by_key(|q| (q.difficulty, q.kind == QuestionType::Subjective));
+    }
+
     // Sections by category, in the order of the skills' importance.
     let mut categories: Vec<String> = Vec::new();
     let mut by_category: BTreeMap<String, Section> = BTreeMap::new();
-    let room = MAX_SECTIONS - usize::from(!coding.is_empty());
-    for (skill_index, questions) in &picked {
+    let room = MAX_SECTIONS - usize::from(!coding_questions.is_empty());
+    for (skill, questions) in skills.iter().zip(&drawn) {
         if questions.is_empty() {
             continue;
         }
-        let skill = taxonomy.skill(*skill_index);
         let mut category = skill.category.clone();
         if !categories.contains(&category) {
             if categories.len() < room {
@@ -313,17 +527,17 @@ pub fn assemble(
         .iter()
         .filter_map(|c| by_category.remove(c))
         .collect();
-    if !coding.is_empty() {
-        let mut skills: Vec<String> = Vec::new();
-        for question in &coding {
-            if !skills.contains(&question.skill) {
-                skills.push(question.skill.clone());
+    if !coding_questions.is_empty() {
+        let mut names: Vec<String> = Vec::new();
+        for question in &coding_questions {
+            if !names.contains(&question.skill) {
+                names.push(question.skill.clone());
             }
         }
         sections.push(Section {
             name: CODING_SECTION.to_owned(),
-            skills,
-            questions: coding.clone(),
+            skills: names,
+            questions: coding_questions.clone(),
         });
     }
     if sections.iter().all(|s| s.questions.is_empty()) {
@@ -331,31 +545,39 @@ pub fn assemble(
         return Err(AssemblyError::NothingFits(kinds.join(", ")));
     }
 
-    let mut skills: Vec<String> = Vec::new();
-    for section in &sections {
-        for skill in &section.skills {
-            if !skills.contains(skill) {
-                skills.push(skill.clone());
-            }
-        }
-    }
-    // Keep the order of importance, not of sections.
-    let rank = |name: &String| {
-        analysis
-            .skills
-            .iter()
-            .position(|s| &taxonomy.skill(s.skill).name == name)
-            .unwrap_or(usize::MAX)
-    };
-    skills.sort_by_key(rank);
+    // Skills with questions, in the order of importance.
+    let tested: HashSet<&str> = sections
+        .iter()
+        .flat_map(|s| s.questions.iter().map(|q| q.skill.as_str()))
+        .collect();
+    let kept: Vec<&super::analysis::RankedSkill> = skills
+        .iter()
+        .filter(|s| tested.contains(s.name.as_str()))
+        .collect();
+    let details = kept
+        .iter()
+        .map(|skill| SkillDetail {
+            name: skill.name.clone(),
+            source: skill.source(),
+            weight: if skill.required {
+                SkillWeight::Required
+            } else {
+                SkillWeight::Preferred
+            },
+            family: families.id(skill.family).to_owned(),
+            kind: skill.kind.as_str().to_owned(),
+            parent: skill.parent.map(|p| taxonomy.skill(p).name.clone()),
+        })
+        .collect();
     Ok(Assessment {
         id: request.assessment_id.clone(),
         name: format!("{} Assessment", request.job_role),
         job_role: request.job_role.to_owned(),
         seniority: seniority.as_str().to_owned(),
         cutoff: request.cutoff,
-        skills,
-        proctoring: proctoring(analysis.role_family, seniority, !coding.is_empty()),
+        skills: kept.iter().map(|s| s.name.clone()).collect(),
+        skill_details: details,
+        proctoring: proctoring(families, analysis, !coding_questions.is_empty()),
         sections,
     })
 }
@@ -375,5 +597,28 @@ mod tests {
             2
         );
         assert_eq!(apportion(2, &[0.1, 0.45, 0.45], false), vec![0, 1, 1]);
+    }
+
+    #[test]
+    fn the_draw_depends_on_the_seed_only() {
+        let a = uniform("job-1", "Python", "python-01");
+        assert_eq!(a, uniform("job-1", "Python", "python-01"));
+        assert_ne!(a, uniform("job-2", "Python", "python-01"));
+        assert!(a > 0.0 && a <= 1.0);
+    }
+
+    #[test]
+    fn a_skill_gets_an_open_slot_when_it_has_three_or_its_objective_questions_run_out() {
+        let classes = |slots: Vec<Slot>| slots.iter().map(|s| s.class).collect::<Vec<_>>();
+        assert_eq!(
+            classes(skill_slots(0, 2, 10, 3, Seniority::Mid)),
+            vec![Class::Objective; 2]
+        );
+        let three = classes(skill_slots(0, 3, 10, 3, Seniority::Mid));
+        assert_eq!(three.iter().filter(|c| **c == Class::Open).count(), 1);
+        assert_eq!(
+            classes(skill_slots(0, 2, 0, 3, Seniority::Senior)),
+            vec![Class::Open; 2]
+        );
     }
 }

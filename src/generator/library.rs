@@ -1,7 +1,7 @@
 //! The question library (`data/questions/*.json`) and its full-text index: a tantivy index in
 //! memory, searched per skill with BM25, filtered by skill and difficulty.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use assessment_domain::{Difficulty, Question, QuestionType, TestCase};
 use serde::Deserialize;
@@ -13,7 +13,7 @@ use tantivy::{doc, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 use super::taxonomy::Taxonomy;
 
 /// The library files, compiled into the binary so it runs from anywhere.
-const PARTS: [(&str, &str); 8] = [
+pub const PARTS: [(&str, &str); 16] = [
     (
         "part1.json",
         include_str!("../../data/questions/part1.json"),
@@ -45,6 +45,38 @@ const PARTS: [(&str, &str); 8] = [
     (
         "part8.json",
         include_str!("../../data/questions/part8.json"),
+    ),
+    (
+        "topup1.json",
+        include_str!("../../data/questions/topup1.json"),
+    ),
+    (
+        "topup2.json",
+        include_str!("../../data/questions/topup2.json"),
+    ),
+    (
+        "topup3.json",
+        include_str!("../../data/questions/topup3.json"),
+    ),
+    (
+        "new1.json",
+        include_str!("../../data/questions/new1.json"),
+    ),
+    (
+        "new2.json",
+        include_str!("../../data/questions/new2.json"),
+    ),
+    (
+        "new3.json",
+        include_str!("../../data/questions/new3.json"),
+    ),
+    (
+        "new4.json",
+        include_str!("../../data/questions/new4.json"),
+    ),
+    (
+        "new5.json",
+        include_str!("../../data/questions/new5.json"),
     ),
 ];
 
@@ -177,6 +209,7 @@ struct Fields {
 
 pub struct Library {
     questions: Vec<Question>,
+    per_skill: HashMap<String, usize>,
     index: Index,
     reader: IndexReader,
     fields: Fields,
@@ -272,8 +305,13 @@ impl Library {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        let mut per_skill: HashMap<String, usize> = HashMap::new();
+        for question in &questions {
+            *per_skill.entry(question.skill.clone()).or_default() += 1;
+        }
         Ok(Library {
             questions,
+            per_skill,
             index,
             reader,
             fields,
@@ -282,6 +320,11 @@ impl Library {
 
     pub fn questions(&self) -> &[Question] {
         &self.questions
+    }
+
+    /// How many questions the library has for a skill.
+    pub fn count(&self, skill: &str) -> usize {
+        self.per_skill.get(skill).copied().unwrap_or(0)
     }
 
     /// Questions of `skill` at one of `difficulties`, best match to `context` (the job's own

@@ -266,23 +266,58 @@ pub async fn assessment_questions(
     })))
 }
 
-/// `GET /api/v2/skills`: the skills the generator knows, for the `skills` request option.
-pub async fn skills(State(state): State<AppState>, _caller: Caller) -> Json<Value> {
-    let skills: Vec<Value> = state
-        .engine
-        .taxonomy
+/// `GET /api/v2/skills`: the skills the generator knows (for the `skills` request option),
+/// optionally only one family's (`?family=mobile`) or those whose name or alias contains a
+/// text (`?q=compose`), and the job families.
+pub async fn skills(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(filter): Query<SkillFilter>,
+) -> Result<Json<Value>, ApiError> {
+    let taxonomy = &state.engine.taxonomy;
+    let families = taxonomy.families();
+    let family = match filter.family.as_deref() {
+        None | Some("") => None,
+        Some(id) => Some(families.parse(id).ok_or(ApiError::BadRequest(format!(
+            "unknown family: {id} (the families are listed in this response without filters)"
+        )))?),
+    };
+    let needle = filter.q.as_deref().map(|q| q.trim().to_lowercase());
+    let matches = |name: &str| needle.as_ref().is_none_or(|n| name.to_lowercase().contains(n));
+    let library = &state.engine.library;
+    let skills: Vec<Value> = taxonomy
         .skills()
         .iter()
+        .filter(|skill| family.is_none_or(|f| skill.family == f))
+        .filter(|skill| matches(&skill.name) || skill.aliases.iter().any(|a| matches(a)))
         .map(|skill| {
             json!({
                 "name": skill.name,
+                "family": families.id(skill.family),
                 "category": skill.category,
-                "field": skill.family.as_str(),
+                "kind": skill.kind.as_str(),
+                "parent": skill.parent.map(|p| taxonomy.skill(p).name.as_str()),
+                "about": skill.about,
                 "aliases": skill.aliases,
+                "questions": library.count(&skill.name),
             })
         })
         .collect();
-    Json(json!({ "skills": skills }))
+    let listed: Vec<Value> = families
+        .all()
+        .map(|(_, info)| json!({"id": info.id, "name": info.name}))
+        .collect();
+    Ok(Json(json!({
+        "count": skills.len(),
+        "skills": skills,
+        "families": listed,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SkillFilter {
+    family: Option<String>,
+    q: Option<String>,
 }
 
 /// `GET /health`: the process is up and its database answers.

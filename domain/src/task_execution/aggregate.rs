@@ -160,6 +160,7 @@ mod tests {
             job_role: "Senior Python Developer".into(),
             seniority: "senior".into(),
             cutoff: 60,
+            skill_details: vec![],
             skills: vec!["Django".into()],
             sections: vec![],
             proctoring: Proctoring {
