@@ -230,7 +230,11 @@ pub fn seniority(job_role: &str, text: &str) -> Seniority {
 /// A skill found in the ad, before the field filter and the cut.
 struct Candidate {
     skill: RankedSkill,
+    /// A soft skill or aptitude: it fills up a short list.
     general: bool,
+    /// A soft skill the requirements name outright ("strong written communication"): it
+    /// competes with the others for one of the few soft places.
+    asked: bool,
 }
 
 /// The sentence around a span, trimmed for use inside a question.
@@ -283,6 +287,68 @@ fn mention_score(emphases: &[(Emphasis, usize)], length: usize) -> (f32, Emphasi
 }
 
 /// Reads the job. `must_have` skills (taxonomy indexes) come first, whatever the text says.
+/// Soft skills the requirements name outright take at most this many places among the
+/// skills ranked on merit; more soft skills only fill up a short list.
+const SOFT_PLACES: usize = 3;
+/// Where a soft skill has to be named to count as asked for.
+const SOFT_ASKED: Emphasis = Emphasis::Duty;
+
+/// How much more a most asked-for skill weighs than a rarer one named as often.
+const POPULAR_BOOST: f32 = 1.3;
+
+/// How much of its strongest child's score a skill the text implies (but does not name) gets,
+/// and how much of every further child's.
+const IMPLIED_SHARE: (f32, f32) = (0.75, 0.25);
+
+/// A tool implies the skill it belongs to: an ad asking for Amazon EKS asks for Kubernetes, one
+/// asking for Epic asks for electronic health records, one asking for Prometheus and Grafana for
+/// monitoring. The nearest ancestor of each named skill becomes a candidate of its own, scored
+/// from its children, unless it is named already or lies outside the role's field.
+fn add_implied_parents(taxonomy: &Taxonomy, role: Family, candidates: &mut Vec<Candidate>) {
+    let families = taxonomy.families();
+    let mut implied: Vec<(usize, Vec<f32>, bool, Option<String>)> = Vec::new();
+    for candidate in candidates.iter().filter(|c| !c.general) {
+        let Some(parent) = candidate
+            .skill
+            .known
+            .and_then(|k| taxonomy.skill(k).parent)
+            .or(candidate.skill.parent)
+        else {
+            continue;
+        };
+        let skill = taxonomy.skill(parent);
+        if skill.kind == SkillKind::Soft || !families.allows(role, skill.family) {
+            continue;
+        }
+        if candidates.iter().any(|c| c.skill.known == Some(parent)) {
+            continue;
+        }
+        match implied.iter_mut().find(|(p, ..)| *p == parent) {
+            Some((_, scores, required, _)) => {
+                scores.push(candidate.skill.score);
+                *required |= candidate.skill.required;
+            }
+            None => implied.push((
+                parent,
+                vec![candidate.skill.score],
+                candidate.skill.required,
+                candidate.skill.context.clone(),
+            )),
+        }
+    }
+    for (parent, mut scores, required, context) in implied {
+        scores.sort_by(|a, b| b.total_cmp(a));
+        let score = IMPLIED_SHARE.0 * scores[0] + IMPLIED_SHARE.1 * scores[1..].iter().sum::<f32>();
+        let mut skill = RankedSkill::known(taxonomy, parent, required, score);
+        skill.context = context;
+        candidates.push(Candidate {
+            general: false,
+            asked: false,
+            skill,
+        });
+    }
+}
+
 pub fn analyze(
     taxonomy: &Taxonomy,
     job_role: &str,
@@ -341,6 +407,7 @@ pub fn analyze(
         skill.context = context_of(job_description, &units, best_span);
         candidates.push(Candidate {
             general: filler(skill.family, skill.kind),
+            asked: strongest >= SOFT_ASKED,
             skill,
         });
     }
@@ -349,6 +416,7 @@ pub fn analyze(
             let found = taxonomy.skill(*skill);
             candidates.push(Candidate {
                 general: filler(found.family, found.kind),
+                asked: true,
                 skill: RankedSkill::known(taxonomy, *skill, true, 7.0),
             });
         }
@@ -409,6 +477,7 @@ pub fn analyze(
             };
             candidates.push(Candidate {
                 general: false,
+                asked: false,
                 skill: RankedSkill {
                     context: context_of(job_description, &units, phrase.spans[0]),
                     name: phrase.name,
@@ -423,12 +492,18 @@ pub fn analyze(
             });
         }
     }
+    if let Some(family) = role_family {
+        add_implied_parents(taxonomy, family, &mut candidates);
+    }
     for candidate in &mut candidates {
         if candidate.general {
             candidate.skill.score *= 0.5;
         }
         if Some(candidate.skill.family) == role_family {
             candidate.skill.score *= 1.2;
+        }
+        if candidate.skill.known.is_some_and(|k| taxonomy.skill(k).popular) {
+            candidate.skill.score *= POPULAR_BOOST;
         }
     }
     candidates.sort_by(|a, b| {
@@ -449,7 +524,8 @@ pub fn analyze(
             skill
         })
         .collect();
-    let take = |general: bool, limit: usize, chosen: &mut Vec<RankedSkill>| {
+    let take = |fillers: bool, limit: usize, chosen: &mut Vec<RankedSkill>| {
+        let mut soft = 0;
         for candidate in &candidates {
             if chosen.len() >= limit {
                 break;
@@ -458,7 +534,13 @@ pub fn analyze(
                 (c.known.is_some() && c.known == candidate.skill.known)
                     || c.name.eq_ignore_ascii_case(&candidate.skill.name)
             });
-            if candidate.general == general && !duplicate {
+            let wanted = match (fillers, candidate.general) {
+                (false, false) => true,
+                (false, true) => candidate.asked && soft < SOFT_PLACES,
+                (true, general) => general,
+            };
+            if wanted && !duplicate {
+                soft += usize::from(candidate.general);
                 chosen.push(candidate.skill.clone());
             }
         }

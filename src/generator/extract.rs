@@ -844,9 +844,9 @@ mod tests {
 
     #[test]
     fn a_known_skill_with_a_generic_suffix_is_that_skill() {
-        let found = extracted("Must have: Python scripting, Kubernetes clusters, Kotlin Multiplatform.");
+        let found = extracted("Must have: Python scripting, Kubernetes clusters, Zorblax Multiplatform.");
         assert!(!found.iter().any(|f| f.starts_with("Python")), "{found:?}");
         assert!(!found.iter().any(|f| f.starts_with("Kubernetes")), "{found:?}");
-        assert!(found.contains(&"Kotlin Multiplatform".to_owned()), "{found:?}");
+        assert!(found.contains(&"Zorblax Multiplatform".to_owned()), "{found:?}");
     }
 }

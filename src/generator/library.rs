@@ -13,7 +13,7 @@ use tantivy::{doc, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 use super::taxonomy::Taxonomy;
 
 /// The library files, compiled into the binary so it runs from anywhere.
-pub const PARTS: [(&str, &str); 16] = [
+pub const PARTS: [(&str, &str); 24] = [
     (
         "part1.json",
         include_str!("../../data/questions/part1.json"),
@@ -59,6 +59,14 @@ pub const PARTS: [(&str, &str); 16] = [
         include_str!("../../data/questions/topup3.json"),
     ),
     (
+        "topup4.json",
+        include_str!("../../data/questions/topup4.json"),
+    ),
+    (
+        "topup5.json",
+        include_str!("../../data/questions/topup5.json"),
+    ),
+    (
         "new1.json",
         include_str!("../../data/questions/new1.json"),
     ),
@@ -77,6 +85,30 @@ pub const PARTS: [(&str, &str); 16] = [
     (
         "new5.json",
         include_str!("../../data/questions/new5.json"),
+    ),
+    (
+        "new6.json",
+        include_str!("../../data/questions/new6.json"),
+    ),
+    (
+        "new7.json",
+        include_str!("../../data/questions/new7.json"),
+    ),
+    (
+        "new8.json",
+        include_str!("../../data/questions/new8.json"),
+    ),
+    (
+        "new9.json",
+        include_str!("../../data/questions/new9.json"),
+    ),
+    (
+        "new10.json",
+        include_str!("../../data/questions/new10.json"),
+    ),
+    (
+        "new11.json",
+        include_str!("../../data/questions/new11.json"),
     ),
 ];
 
@@ -392,36 +424,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_library_is_valid_and_covers_every_skill() {
+    fn the_library_is_deep_where_jobs_ask_most() {
         let taxonomy = Taxonomy::embedded();
         let library = Library::embedded(&taxonomy).expect("library loads and passes its checks");
-        assert!(
-            library.questions().len() >= 1_200,
-            "{}",
-            library.questions().len()
-        );
+        let total = library.questions().len();
+        assert!(total >= 3_000, "{total} questions");
         let mut per_skill: BTreeMap<&str, Vec<&Question>> = BTreeMap::new();
         for question in library.questions() {
             per_skill.entry(&question.skill).or_default().push(question);
         }
-        for skill in taxonomy.skills() {
-            let questions = per_skill
-                .get(skill.name.as_str())
-                .cloned()
-                .unwrap_or_default();
-            assert!(
-                questions.len() >= 6,
-                "{} has {} questions",
-                skill.name,
-                questions.len()
-            );
+        let top = super::super::taxonomy::top_skills();
+        assert_eq!(top.len(), 150);
+        assert_eq!(top.iter().collect::<BTreeSet<_>>().len(), 150);
+        for name in &top {
+            assert!(taxonomy.lookup(name).is_some(), "{name} is not in the taxonomy");
+            let count = per_skill.get(name.as_str()).map_or(0, Vec::len);
+            assert!(count >= 12, "{name} has {count} questions");
+        }
+        for (name, questions) in &per_skill {
+            let skill = taxonomy.skill(taxonomy.lookup(name).unwrap());
             let levels: BTreeSet<_> = questions.iter().map(|q| q.difficulty).collect();
-            assert!(levels.len() >= 2, "{} has one difficulty", skill.name);
+            assert!(levels.len() >= 2, "{name} has one difficulty");
             if skill.programming {
                 assert!(
                     questions.iter().any(|q| q.kind == QuestionType::Coding),
-                    "{} has no coding question",
-                    skill.name
+                    "{name} has no coding question"
                 );
             }
         }

@@ -78,6 +78,20 @@ pub struct Skill {
     /// What it is, as a short noun phrase.
     pub about: String,
     pub aliases: Vec<String>,
+    /// Among the most asked-for skills (`data/top_skills.json`): an ad naming it most likely
+    /// wants it tested.
+    pub popular: bool,
+}
+
+/// The most asked-for skills, most asked-for first (`data/top_skills.json`).
+pub fn top_skills() -> Vec<String> {
+    #[derive(Deserialize)]
+    struct Top {
+        skills: Vec<String>,
+    }
+    let top: Top = serde_json::from_str(include_str!("../../data/top_skills.json"))
+        .expect("data/top_skills.json is valid (checked by tests)");
+    top.skills
 }
 
 /// The taxonomy files, compiled into the binary.
@@ -330,6 +344,7 @@ impl Taxonomy {
                 programming: skill.programming,
                 about: skill.about.clone(),
                 aliases: skill.aliases.clone(),
+                popular: false,
             });
         }
         for (index, skill) in skills.iter().enumerate() {
@@ -361,8 +376,14 @@ impl Taxonomy {
 
     /// The taxonomy shipped in `data/`.
     pub fn embedded() -> Taxonomy {
-        Taxonomy::from_parts(Families::embedded(), &PARTS)
-            .expect("data/skills/*.json is valid (checked by tests)")
+        let mut taxonomy = Taxonomy::from_parts(Families::embedded(), &PARTS)
+            .expect("data/skills/*.json is valid (checked by tests)");
+        for name in top_skills() {
+            if let Some(index) = taxonomy.lookup(&name) {
+                taxonomy.skills[index].popular = true;
+            }
+        }
+        taxonomy
     }
 
     pub fn families(&self) -> &Families {

@@ -74,7 +74,7 @@ pub fn tokens(text: &str, start: usize, end: usize) -> Vec<Token> {
     let mut found = Vec::new();
     let mut word_start: Option<usize> = None;
     let slice = &text[start..end];
-    let mut push = |from: usize, to: usize, found: &mut Vec<Token>| {
+    let push = |from: usize, to: usize, found: &mut Vec<Token>| {
         let word = slice[from..to].to_lowercase();
         if !FUNCTION_WORDS.contains(&word.as_str()) {
             found.push(Token {
