@@ -460,7 +460,8 @@ fn judge(item: &str, capitalised_counts: bool) -> Option<SkillKind> {
     if lowered.first().is_some_and(|w| VERBS.contains(&w.as_str())) {
         return None;
     }
-    if lowered.iter().any(|w| PLACES.contains(&w.as_str())) {
+    let place = |w: &str| PLACES.contains(&w) || w.split('-').all(|p| PLACES.contains(&p));
+    if lowered.iter().any(|w| place(w)) {
         return None;
     }
     // Two-letter acronyms are too ambiguous alone ("IR", "PE", "CE"), and plural ones name
@@ -528,23 +529,75 @@ fn items(text: &str, start: usize, end: usize) -> Vec<(usize, usize)> {
         from = separator.end();
     }
     pieces.push((from, region.len()));
-    let mut out = Vec::new();
-    for (s, e) in pieces {
-        // "SQL/Python/dbt" is a list; "CI/CD", "TCP/IP", "UI/UX" are names.
-        let piece = &region[s..e];
-        let parts: Vec<&str> = piece.split('/').collect();
-        let listy = parts.len() > 1 && parts.iter().all(|p| p.trim().chars().count() >= 3);
-        if listy {
-            let mut offset = s;
-            for part in parts {
-                out.push((start + offset, start + offset + part.len()));
-                offset += part.len() + 1;
-            }
-        } else {
-            out.push((start + s, start + e));
-        }
+    pieces
+        .into_iter()
+        .flat_map(|(s, e)| slash_parts(text, start + s, start + e))
+        .collect()
+}
+
+/// "SQL/Python/dbt" and "CPT/HCPCS" are lists; "CI/CD", "TCP/IP", "UI/UX" are names (the
+/// known ones are matched before this runs; a part of two letters keeps the whole).
+fn slash_parts(text: &str, start: usize, end: usize) -> Vec<(usize, usize)> {
+    let piece = &text[start..end];
+    let parts: Vec<&str> = piece.split('/').collect();
+    let listy = parts.len() > 1 && parts.iter().all(|p| p.trim().chars().count() >= 3);
+    if !listy {
+        return vec![(start, end)];
+    }
+    let mut out = Vec::with_capacity(parts.len());
+    let mut offset = start;
+    for part in parts {
+        out.push((offset, offset + part.len()));
+        offset += part.len() + 1;
     }
     out
+}
+
+/// Merges a phrase into a shorter one it only extends ("CSSF regulations" into "CSSF", "PCA
+/// pumps" into "PCA"): one skill, one place.
+fn merge_extensions(found: Vec<Extracted>) -> Vec<Extracted> {
+    let keys: Vec<Vec<String>> = found
+        .iter()
+        .map(|e| e.name.split_whitespace().map(str::to_lowercase).collect())
+        .collect();
+    let contains = |long: &[String], short: &[String]| {
+        short.len() < long.len() && long.windows(short.len()).any(|w| w == short)
+    };
+    // "Frobnicator 3" names a version of "Frobnicator": the version is the one to keep.
+    let versioned = |long: &[String], short: &[String]| {
+        long.starts_with(short)
+            && long[short.len()..]
+                .iter()
+                .all(|w| w.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    };
+    let mut into: Vec<Option<usize>> = vec![None; found.len()];
+    for (i, long) in keys.iter().enumerate() {
+        for (j, short) in keys.iter().enumerate() {
+            if j == i || !contains(long, short) {
+                continue;
+            }
+            if versioned(long, short) {
+                into[j] = Some(i);
+            } else if into[i].is_none_or(|k| keys[k].len() > short.len()) {
+                into[i] = Some(j);
+            }
+        }
+    }
+    let mut found: Vec<Option<Extracted>> = found.into_iter().map(Some).collect();
+    for i in 0..found.len() {
+        if let Some(j) = into[i] {
+            if into[j].is_none() {
+                if let Some(long) = found[i].take() {
+                    let short = found[j].as_mut().expect("a kept phrase");
+                    short.spans.extend(long.spans);
+                    short.spans.sort_unstable();
+                    short.spans.dedup();
+                    short.emphasis = short.emphasis.max(long.emphasis);
+                }
+            }
+        }
+    }
+    found.into_iter().flatten().collect()
 }
 
 /// The list regions of one unit: after a trigger phrase up to the end of its clause, after a
@@ -700,6 +753,20 @@ pub fn extract(
                 .map(str::to_lowercase),
         );
     }
+    // What follows the title proper ("… - Sheffield", "…, Leeds | Hybrid") says where and on
+    // what terms, not what skill.
+    let tail: HashSet<String> = [" - ", " – ", " — ", " | ", ", "]
+        .iter()
+        .filter_map(|separator| job_role.find(separator).map(|at| at + separator.len()))
+        .min()
+        .map(|from| {
+            job_role[from..]
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect()
+        })
+        .unwrap_or_default();
     let known_spans: Vec<(usize, usize, usize)> = known
         .iter()
         .flat_map(|m| m.spans.iter().map(move |(s, e)| (*s, *e, m.skill)))
@@ -719,7 +786,9 @@ pub fn extract(
         }
         if unit.emphasis != Emphasis::Intro && !credentials {
             for (s, e) in names(text, unit, &avoid) {
-                pieces.push((s, e, true));
+                for (s, e) in slash_parts(text, s, e) {
+                    pieces.push((s, e, true));
+                }
             }
         }
         {
@@ -736,6 +805,13 @@ pub fn extract(
                 let Some(kind) = judge(item, in_list) else {
                     continue;
                 };
+                if item
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .all(|w| tail.contains(&w.to_lowercase()))
+                {
+                    continue;
+                }
                 let acronym = item.chars().filter(|c| c.is_alphabetic()).all(char::is_uppercase);
                 if credentials && acronym {
                     continue;
@@ -799,10 +875,12 @@ pub fn extract(
             }
         }
     }
-    order
-        .into_iter()
-        .filter_map(|k| by_key.remove(&k))
-        .collect()
+    merge_extensions(
+        order
+            .into_iter()
+            .filter_map(|k| by_key.remove(&k))
+            .collect(),
+    )
 }
 
 #[cfg(test)]
