@@ -286,7 +286,6 @@ fn mention_score(emphases: &[(Emphasis, usize)], length: usize) -> (f32, Emphasi
     (score, strongest)
 }
 
-/// Reads the job. `must_have` skills (taxonomy indexes) come first, whatever the text says.
 /// Soft skills the requirements name outright take at most this many places among the
 /// skills ranked on merit; more soft skills only fill up a short list.
 const SOFT_PLACES: usize = 3;
@@ -349,6 +348,7 @@ fn add_implied_parents(taxonomy: &Taxonomy, role: Family, candidates: &mut Vec<C
     }
 }
 
+/// Reads the job. `must_have` skills (taxonomy indexes) come first, whatever the text says.
 pub fn analyze(
     taxonomy: &Taxonomy,
     job_role: &str,
