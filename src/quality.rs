@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use assessment_domain::GenerationOptions;
+use assessment_domain::{Assessment, GenerationOptions};
 use serde::Deserialize;
 
 use crate::generator::analysis::{self, Analysis, RankedSkill, MIN_SKILLS};
@@ -188,11 +188,18 @@ fn print_summary(name: &str, report: &Report) {
 fn print_families(dev: &Report, test: &Report) {
     let dev_families = dev.per_family();
     let test_families = test.per_family();
-    let mut names: Vec<&str> = dev_families.keys().chain(test_families.keys()).copied().collect();
+    let mut names: Vec<&str> = dev_families
+        .keys()
+        .chain(test_families.keys())
+        .copied()
+        .collect();
     names.sort_unstable();
     names.dedup();
     println!();
-    println!("{:<22} {:>12} {:>12}", "family", "dev recall", "test recall");
+    println!(
+        "{:<22} {:>12} {:>12}",
+        "family", "dev recall", "test recall"
+    );
     let cell = |entry: Option<&(usize, usize)>| match entry {
         Some((found, expected)) => format!(
             "{:.2} {:>2}/{:<2}",
@@ -237,40 +244,78 @@ fn print_details(report: &Report) {
     println!();
 }
 
-/// Times of the whole pipeline (analysis, library search, assembly) over the descriptions,
-/// each run on one thread: wall time bounds the CPU time from above.
-fn pipeline_times(engine: &Engine, jobs: &[BenchmarkJob]) -> anyhow::Result<Vec<Duration>> {
+/// The whole pipeline for one description with default options, as a worker runs it without a
+/// language model: analysis, library search per skill, assembly.
+fn assemble_job(engine: &Engine, job: &BenchmarkJob) -> anyhow::Result<Option<Assessment>> {
     let options = GenerationOptions::default();
+    let analysis = analyze_job(&engine.taxonomy, job);
+    if analysis.skills.is_empty() {
+        return Ok(None);
+    }
+    let wanted = 20 / analysis.skills.len() + 2;
+    let mut found = Vec::with_capacity(analysis.skills.len());
+    for skill in &analysis.skills {
+        let context = match &skill.context {
+            Some(sentence) => format!("{}\n{sentence}", job.job_role),
+            None => job.job_role.clone(),
+        };
+        found.push(engine.candidates(skill, &job.job_role, &context, wanted)?.0);
+    }
+    let assessment = assembly::assemble(
+        &engine.taxonomy,
+        &assembly::Request {
+            assessment_id: job.id.clone(),
+            seed: &job.id,
+            job_role: &job.job_role,
+            cutoff: 40,
+            options: &options,
+        },
+        &analysis,
+        &found,
+    )?;
+    Ok(Some(assessment))
+}
+
+/// Times of the whole pipeline over the descriptions, each run on one thread: wall time
+/// bounds the CPU time from above.
+fn pipeline_times(engine: &Engine, jobs: &[BenchmarkJob]) -> anyhow::Result<Vec<Duration>> {
     let mut times = Vec::with_capacity(jobs.len());
     for job in jobs {
         let started = Instant::now();
-        let analysis = analyze_job(&engine.taxonomy, job);
-        let mut found = Vec::with_capacity(analysis.skills.len());
-        for skill in &analysis.skills {
-            let context = match &skill.context {
-                Some(sentence) => format!("{}\n{sentence}", job.job_role),
-                None => job.job_role.clone(),
-            };
-            let wanted = 20 / analysis.skills.len() + 2;
-            found.push(engine.candidates(skill, &job.job_role, &context, wanted)?.0);
-        }
-        if !analysis.skills.is_empty() {
-            assembly::assemble(
-                &engine.taxonomy,
-                &assembly::Request {
-                    assessment_id: job.id.clone(),
-                    seed: &job.id,
-                    job_role: &job.job_role,
-                    cutoff: 40,
-                    options: &options,
-                },
-                &analysis,
-                &found,
-            )?;
-        }
+        assemble_job(engine, job)?;
         times.push(started.elapsed());
     }
     Ok(times)
+}
+
+/// How the assessments themselves fare: of the skills the analysis chose, how many the
+/// assembled assessment tests, and the recall of the tested skills alone.
+fn assessment_recall(engine: &Engine, jobs: &[BenchmarkJob]) -> anyhow::Result<String> {
+    let (mut kept, mut chosen, mut found, mut expected) = (0, 0, 0, 0);
+    for job in jobs {
+        let analysis = analyze_job(&engine.taxonomy, job);
+        let tested: Vec<&RankedSkill> = match assemble_job(engine, job)? {
+            Some(assessment) => analysis
+                .skills
+                .iter()
+                .filter(|s| assessment.skills.contains(&s.name))
+                .collect(),
+            None => Vec::new(),
+        };
+        kept += tested.len();
+        chosen += analysis.skills.len();
+        expected += job.expected_skills.len();
+        found += job
+            .expected_skills
+            .iter()
+            .filter(|name| tested.iter().any(|s| covers(&engine.taxonomy, s, name)))
+            .count();
+    }
+    Ok(format!(
+        "the assessments test {kept} of {chosen} chosen skills; recall on the tested skills {:.3} \
+         ({found} of {expected})",
+        found as f64 / expected.max(1) as f64
+    ))
 }
 
 fn millis(duration: Duration) -> f64 {
@@ -333,6 +378,8 @@ pub fn run(options: Options<'_>) -> anyhow::Result<()> {
         }
         long.id = "long-20k".to_owned();
         all.push(long.clone());
+        println!("dev : {}", assessment_recall(&engine, &dev_jobs)?);
+        println!("test: {}", assessment_recall(&engine, &test_jobs)?);
         // Warm up caches once, then measure.
         pipeline_times(&engine, &all)?;
         let mut times = pipeline_times(&engine, &all)?;
@@ -380,6 +427,31 @@ mod tests {
         let ids: std::collections::HashSet<&str> =
             dev.iter().chain(&test).map(|j| j.id.as_str()).collect();
         assert_eq!(ids.len(), dev.len() + test.len(), "ids are unique");
+    }
+
+    #[test]
+    fn every_chosen_skill_is_tested_in_the_assessment() {
+        let engine = Engine::embedded().unwrap();
+        for job in parse(DEV).unwrap() {
+            let analysis = analyze_job(&engine.taxonomy, &job);
+            let Some(assessment) = assemble_job(&engine, &job).unwrap() else {
+                continue;
+            };
+            let chosen: Vec<&str> = analysis.skills.iter().map(|s| s.name.as_str()).collect();
+            assert_eq!(assessment.skills, chosen, "{}", job.id);
+            let minutes: u32 = assessment
+                .sections
+                .iter()
+                .flat_map(|s| &s.questions)
+                .map(|q| q.duration_seconds)
+                .sum::<u32>()
+                / 60;
+            assert!(
+                minutes <= assembly::DEFAULT_MAX_MINUTES,
+                "{}: {minutes} minutes",
+                job.id
+            );
+        }
     }
 
     #[test]

@@ -22,9 +22,7 @@ use crate::commands::CommandBus;
 use crate::db::Db;
 use crate::event_log;
 use crate::generator::llm::{LlmClient, LlmError};
-use crate::generator::{
-    analysis, assembly, Candidate, Engine, GenerationError, Origin,
-};
+use crate::generator::{analysis, assembly, Candidate, Engine, GenerationError, Origin};
 use crate::with_pool;
 
 #[derive(Debug, Clone)]
@@ -410,7 +408,9 @@ impl Worker {
                 if sourcing.templates + sourcing.parent > 0 {
                     let parent = ranked
                         .parent
-                        .map(|p| format!(" and {} from {}", sourcing.parent, taxonomy.skill(p).name))
+                        .map(|p| {
+                            format!(" and {} from {}", sourcing.parent, taxonomy.skill(p).name)
+                        })
                         .unwrap_or_default();
                     progress
                         .log(format!(

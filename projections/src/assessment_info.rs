@@ -277,7 +277,10 @@ mod tests {
         let details = &record.info.skill_details;
         assert_eq!(details[0].detail.source, SkillSource::Taxonomy);
         assert_eq!(details[1].detail.weight, SkillWeight::Preferred);
-        assert_eq!(details[0].question_count, 3, "every question here is Django's");
+        assert_eq!(
+            details[0].question_count, 3,
+            "every question here is Django's"
+        );
         assert_eq!(details[1].question_count, 0);
         let json = serde_json::to_value(&record.info).unwrap();
         assert_eq!(json["skill_details"][0]["source"], "taxonomy");

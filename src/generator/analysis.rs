@@ -13,7 +13,7 @@ use super::taxonomy::{Mention, SkillKind, Taxonomy};
 use super::text::{segment, whole_word_offsets, Emphasis, Unit};
 
 /// Most and fewest skills an assessment is built on (fewer only if the job names fewer).
-pub const MAX_SKILLS: usize = 15;
+pub const MAX_SKILLS: usize = 20;
 pub const MIN_SKILLS: usize = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -112,7 +112,12 @@ impl Analysis {
                 break;
             }
             let name = name.trim();
-            if name.is_empty() || self.skills.iter().any(|s| s.name.eq_ignore_ascii_case(name)) {
+            if name.is_empty()
+                || self
+                    .skills
+                    .iter()
+                    .any(|s| s.name.eq_ignore_ascii_case(name))
+            {
                 continue;
             }
             let candidate = match taxonomy.lookup(name) {
@@ -272,16 +277,17 @@ fn mention_score(emphases: &[(Emphasis, usize)], length: usize) -> (f32, Emphasi
         .map(|(e, _)| *e)
         .max()
         .unwrap_or(Emphasis::Noise);
-    let counted = emphases.iter().filter(|(e, _)| *e != Emphasis::Noise).count();
+    let counted = emphases
+        .iter()
+        .filter(|(e, _)| *e != Emphasis::Noise)
+        .count();
     let first = emphases
         .iter()
         .filter(|(e, _)| *e != Emphasis::Noise)
         .map(|(_, at)| *at)
         .min()
         .unwrap_or(length) as f32;
-    let score = 3.0 * strongest.weight()
-        + 0.75 * counted.saturating_sub(1).min(4) as f32
-        + 1.0
+    let score = 3.0 * strongest.weight() + 0.75 * counted.saturating_sub(1).min(4) as f32 + 1.0
         - (first / length.max(1) as f32).min(1.0);
     (score, strongest)
 }
@@ -402,8 +408,12 @@ pub fn analyze(
             .find(|(start, _)| emphasis_at(&units, *start) == strongest)
             .copied()
             .unwrap_or(mention.spans[0]);
-        let mut skill =
-            RankedSkill::known(taxonomy, mention.skill, in_title || strongest.requires(), score);
+        let mut skill = RankedSkill::known(
+            taxonomy,
+            mention.skill,
+            in_title || strongest.requires(),
+            score,
+        );
         skill.context = context_of(job_description, &units, best_span);
         candidates.push(Candidate {
             general: filler(skill.family, skill.kind),
@@ -461,8 +471,11 @@ pub fn analyze(
     if let Some(family) = role_family {
         candidates.retain(|c| families.allows(family, c.skill.family));
         for phrase in extracted {
-            let emphases: Vec<(Emphasis, usize)> =
-                phrase.spans.iter().map(|(s, _)| (phrase.emphasis, *s)).collect();
+            let emphases: Vec<(Emphasis, usize)> = phrase
+                .spans
+                .iter()
+                .map(|(s, _)| (phrase.emphasis, *s))
+                .collect();
             let (score, strongest) = mention_score(&emphases, length);
             // The parent's field decides where it belongs; a phrase under a skill of another
             // field is that field's business.
@@ -502,7 +515,11 @@ pub fn analyze(
         if Some(candidate.skill.family) == role_family {
             candidate.skill.score *= 1.2;
         }
-        if candidate.skill.known.is_some_and(|k| taxonomy.skill(k).popular) {
+        if candidate
+            .skill
+            .known
+            .is_some_and(|k| taxonomy.skill(k).popular)
+        {
             candidate.skill.score *= POPULAR_BOOST;
         }
     }
@@ -590,17 +607,32 @@ mod tests {
         assert_eq!(skills[0], "Python", "the title's skill ranks first");
         let docker = analysis.skills.iter().find(|s| s.name == "Docker").unwrap();
         assert!(!docker.required, "Docker is only preferred");
-        assert!(analysis.skills.iter().all(|s| s.source() == SkillSource::Taxonomy));
+        assert!(analysis
+            .skills
+            .iter()
+            .all(|s| s.source() == SkillSource::Taxonomy));
     }
 
     #[test]
     fn seniority_comes_from_the_title_then_the_years() {
         assert_eq!(seniority("Junior Analyst", ""), Seniority::Junior);
         assert_eq!(seniority("Lead Nurse", ""), Seniority::Senior);
-        assert_eq!(seniority("Analyst", "at least 7 years of SQL"), Seniority::Senior);
-        assert_eq!(seniority("Analyst", "3-5 years of experience"), Seniority::Mid);
-        assert_eq!(seniority("Analyst", "two years of experience"), Seniority::Mid);
-        assert_eq!(seniority("Analyst", "1 year of experience"), Seniority::Junior);
+        assert_eq!(
+            seniority("Analyst", "at least 7 years of SQL"),
+            Seniority::Senior
+        );
+        assert_eq!(
+            seniority("Analyst", "3-5 years of experience"),
+            Seniority::Mid
+        );
+        assert_eq!(
+            seniority("Analyst", "two years of experience"),
+            Seniority::Mid
+        );
+        assert_eq!(
+            seniority("Analyst", "1 year of experience"),
+            Seniority::Junior
+        );
         assert_eq!(seniority("Analyst", ""), Seniority::Mid);
     }
 
@@ -655,9 +687,16 @@ mod tests {
         );
         let skills = names(&analysis);
         assert!(skills.contains(&"Zorblax".to_owned()), "{skills:?}");
-        assert!(skills.contains(&"Sprocket Calibration".to_owned()), "{skills:?}");
+        assert!(
+            skills.contains(&"Sprocket Calibration".to_owned()),
+            "{skills:?}"
+        );
         assert!(!skills.contains(&"QuuxDB".to_owned()), "{skills:?}");
-        let zorblax = analysis.skills.iter().find(|s| s.name == "Zorblax").unwrap();
+        let zorblax = analysis
+            .skills
+            .iter()
+            .find(|s| s.name == "Zorblax")
+            .unwrap();
         assert_eq!(zorblax.source(), SkillSource::Extracted);
         assert!(zorblax.required);
     }

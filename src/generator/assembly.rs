@@ -118,9 +118,9 @@ enum Class {
 impl Class {
     fn of(kind: QuestionType) -> Class {
         match kind {
-            QuestionType::MultipleChoice | QuestionType::MultipleSelect | QuestionType::TrueFalse => {
-                Class::Objective
-            }
+            QuestionType::MultipleChoice
+            | QuestionType::MultipleSelect
+            | QuestionType::TrueFalse => Class::Objective,
             QuestionType::Subjective => Class::Open,
             QuestionType::Coding => Class::Coding,
         }
@@ -313,10 +313,18 @@ impl Draw<'_> {
             .filter(|c| !language_known || c.question.language.as_deref() == self.language)
             .filter_map(|c| {
                 let weight = c.origin.weight()
-                    * difficulty_weight(slot.difficulty, c.question.difficulty, self.allowed_levels)
+                    * difficulty_weight(
+                        slot.difficulty,
+                        c.question.difficulty,
+                        self.allowed_levels,
+                    )
                     * (0.75 + 0.5 * f64::from(c.relevance.clamp(0.0, 1.0)));
-                (weight > 0.0)
-                    .then(|| (uniform(self.seed, skill_name, &c.question.id).ln() / weight, c))
+                (weight > 0.0).then(|| {
+                    (
+                        uniform(self.seed, skill_name, &c.question.id).ln() / weight,
+                        c,
+                    )
+                })
             })
             .max_by(|a, b| a.0.total_cmp(&b.0))
             .map(|(_, c)| c)
@@ -379,10 +387,11 @@ pub fn assemble(
         }
     }
 
+    // Without an explicit count, every chosen skill gets at least one question.
     let target = options
         .question_count
         .map(|n| n as usize)
-        .unwrap_or_else(|| default_question_count(seniority))
+        .unwrap_or_else(|| default_question_count(seniority).max(skills.len() + slots.len()))
         .saturating_sub(slots.len())
         .max(1);
     let counts: Vec<(usize, usize)> = found
@@ -452,13 +461,25 @@ pub fn assemble(
             Some((skill, index)) => {
                 per_skill[skill].remove(index);
             }
-            // Every skill is down to one slot: give up the coding slots, then the least
-            // important skills.
-            None if !coding.is_empty() => coding.clear(),
-            None => match per_skill.iter_mut().rev().find(|s| !s.is_empty()) {
-                Some(slots) => slots.clear(),
-                None => break,
-            },
+            // Every skill is down to one slot: make the longest of them an easier, shorter
+            // one of the levels the seniority allows; then give up the coding slots; only then
+            // drop the least important skills.
+            None => {
+                let easiest = allowed_levels.iter().min().copied();
+                let longest = per_skill
+                    .iter_mut()
+                    .flatten()
+                    .filter(|s| Some(s.difficulty) != easiest)
+                    .max_by_key(|s| s.seconds());
+                match (longest, easiest) {
+                    (Some(slot), Some(easiest)) => slot.difficulty = easiest,
+                    _ if !coding.is_empty() => coding.clear(),
+                    _ => match per_skill.iter_mut().rev().find(|s| !s.is_empty()) {
+                        Some(slots) => slots.clear(),
+                        None => break,
+                    },
+                }
+            }
         }
     }
 

@@ -203,8 +203,15 @@ mod tests {
     #[test]
     fn titles_name_their_family_most_specific_first() {
         let families = Families::embedded();
-        let of = |title: &str| families.from_title(title).map(|f| families.id(f).to_owned());
-        assert_eq!(of("Senior Data Engineer").as_deref(), Some("data_engineering"));
+        let of = |title: &str| {
+            families
+                .from_title(title)
+                .map(|f| families.id(f).to_owned())
+        };
+        assert_eq!(
+            of("Senior Data Engineer").as_deref(),
+            Some("data_engineering")
+        );
         assert_eq!(of("Sales Engineer (Pre-Sales)").as_deref(), Some("sales"));
         assert_eq!(of("Staff Software Engineer").as_deref(), Some("software"));
         assert_eq!(of("Android Engineer").as_deref(), Some("mobile"));
@@ -213,7 +220,10 @@ mod tests {
         assert_eq!(of("Member of Technical Staff"), None);
         assert_eq!(of("Integration Engineer").as_deref(), Some("software"));
         assert_eq!(of("QA Analyst - Mobile Banking").as_deref(), Some("qa"));
-        assert_eq!(of("IT Support Technician (1st/2nd Line)").as_deref(), Some("it_support"));
+        assert_eq!(
+            of("IT Support Technician (1st/2nd Line)").as_deref(),
+            Some("it_support")
+        );
         assert_eq!(of("Site Reliability Engineer").as_deref(), Some("devops"));
     }
 

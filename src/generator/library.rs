@@ -66,42 +66,15 @@ pub const PARTS: [(&str, &str); 24] = [
         "topup5.json",
         include_str!("../../data/questions/topup5.json"),
     ),
-    (
-        "new1.json",
-        include_str!("../../data/questions/new1.json"),
-    ),
-    (
-        "new2.json",
-        include_str!("../../data/questions/new2.json"),
-    ),
-    (
-        "new3.json",
-        include_str!("../../data/questions/new3.json"),
-    ),
-    (
-        "new4.json",
-        include_str!("../../data/questions/new4.json"),
-    ),
-    (
-        "new5.json",
-        include_str!("../../data/questions/new5.json"),
-    ),
-    (
-        "new6.json",
-        include_str!("../../data/questions/new6.json"),
-    ),
-    (
-        "new7.json",
-        include_str!("../../data/questions/new7.json"),
-    ),
-    (
-        "new8.json",
-        include_str!("../../data/questions/new8.json"),
-    ),
-    (
-        "new9.json",
-        include_str!("../../data/questions/new9.json"),
-    ),
+    ("new1.json", include_str!("../../data/questions/new1.json")),
+    ("new2.json", include_str!("../../data/questions/new2.json")),
+    ("new3.json", include_str!("../../data/questions/new3.json")),
+    ("new4.json", include_str!("../../data/questions/new4.json")),
+    ("new5.json", include_str!("../../data/questions/new5.json")),
+    ("new6.json", include_str!("../../data/questions/new6.json")),
+    ("new7.json", include_str!("../../data/questions/new7.json")),
+    ("new8.json", include_str!("../../data/questions/new8.json")),
+    ("new9.json", include_str!("../../data/questions/new9.json")),
     (
         "new10.json",
         include_str!("../../data/questions/new10.json"),
@@ -437,7 +410,10 @@ mod tests {
         assert_eq!(top.len(), 150);
         assert_eq!(top.iter().collect::<BTreeSet<_>>().len(), 150);
         for name in &top {
-            assert!(taxonomy.lookup(name).is_some(), "{name} is not in the taxonomy");
+            assert!(
+                taxonomy.lookup(name).is_some(),
+                "{name} is not in the taxonomy"
+            );
             let count = per_skill.get(name.as_str()).map_or(0, Vec::len);
             assert!(count >= 12, "{name} has {count} questions");
         }

@@ -134,9 +134,7 @@ impl Engine {
             ..Sourcing::default()
         };
         if Self::is_thin(candidates.len(), wanted) {
-            let about = skill
-                .known
-                .map(|k| self.taxonomy.skill(k).about.as_str());
+            let about = skill.known.map(|k| self.taxonomy.skill(k).about.as_str());
             let written = self.templates.questions(&templates::Subject {
                 skill: &skill.name,
                 kind: skill.kind,

@@ -191,11 +191,51 @@ fn sentence_initial_word(text: &str, start: usize, end: usize) -> bool {
 
 /// Words too common in ads to anchor a loose match on their own.
 const COMMON_STEMS: &[&str] = &[
-    "manag", "develop", "design", "test", "analys", "plan", "servic", "system", "data", "process",
-    "support", "oper", "engin", "report", "control", "secur", "busi", "product", "project",
-    "custom", "client", "team", "work", "skill", "experi", "knowledg", "abil", "program",
-    "applic", "technic", "technolog", "tool", "softwar", "qualiti", "perform", "improv",
-    "commun", "strategi", "market", "sale", "financ", "account", "build", "creat", "use",
+    "manag",
+    "develop",
+    "design",
+    "test",
+    "analys",
+    "plan",
+    "servic",
+    "system",
+    "data",
+    "process",
+    "support",
+    "oper",
+    "engin",
+    "report",
+    "control",
+    "secur",
+    "busi",
+    "product",
+    "project",
+    "custom",
+    "client",
+    "team",
+    "work",
+    "skill",
+    "experi",
+    "knowledg",
+    "abil",
+    "program",
+    "applic",
+    "technic",
+    "technolog",
+    "tool",
+    "softwar",
+    "qualiti",
+    "perform",
+    "improv",
+    "commun",
+    "strategi",
+    "market",
+    "sale",
+    "financ",
+    "account",
+    "build",
+    "creat",
+    "use",
 ];
 
 fn loose_patterns(skills: &[Skill]) -> (Vec<LoosePattern>, HashMap<String, Vec<usize>>) {
@@ -287,10 +327,7 @@ impl Taxonomy {
             let parent = match &skill.parent {
                 None => None,
                 Some(parent) => Some(*by_name.get(&parent.to_lowercase()).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "{part}: skill {} has unknown parent {parent}",
-                        skill.name
-                    )
+                    anyhow::anyhow!("{part}: skill {} has unknown parent {parent}", skill.name)
                 })?),
             };
             anyhow::ensure!(
@@ -329,10 +366,16 @@ impl Taxonomy {
                 own.push(spelling.clone());
                 if exact {
                     exact_spellings.push(spelling.clone());
-                    exact_patterns.push(Pattern { skill: index, exact });
+                    exact_patterns.push(Pattern {
+                        skill: index,
+                        exact,
+                    });
                 } else {
                     folded_spellings.push(spelling.clone());
-                    folded_patterns.push(Pattern { skill: index, exact });
+                    folded_patterns.push(Pattern {
+                        skill: index,
+                        exact,
+                    });
                 }
             }
             skills.push(Skill {
@@ -432,7 +475,9 @@ impl Taxonomy {
         let mut kept: Vec<(usize, usize, usize)> = Vec::with_capacity(found.len());
         for candidate in found {
             let inside = kept.iter().any(|&(start, end, _)| {
-                start <= candidate.0 && candidate.1 <= end && (start, end) != (candidate.0, candidate.1)
+                start <= candidate.0
+                    && candidate.1 <= end
+                    && (start, end) != (candidate.0, candidate.1)
             });
             let repeated = kept
                 .iter()
@@ -485,7 +530,9 @@ impl Taxonomy {
                     let to = (at + reach + 1).min(words.len());
                     let mut positions = Vec::with_capacity(pattern.stems.len());
                     for stem in &pattern.stems {
-                        match (from..to).find(|&i| &words[i].stem == stem && !positions.contains(&i)) {
+                        match (from..to)
+                            .find(|&i| &words[i].stem == stem && !positions.contains(&i))
+                        {
                             Some(i) => positions.push(i),
                             None => break,
                         }
@@ -499,9 +546,11 @@ impl Taxonomy {
                         continue;
                     }
                     let span = (words[first].start, words[last].end);
-                    let overlaps = taken
-                        .iter()
-                        .any(|&(s, e)| positions.iter().any(|&i| words[i].start < e && s < words[i].end));
+                    let overlaps = taken.iter().any(|&(s, e)| {
+                        positions
+                            .iter()
+                            .any(|&i| words[i].start < e && s < words[i].end)
+                    });
                     if !overlaps {
                         by_skill.entry(pattern.skill).or_default().push(span);
                     }
@@ -546,7 +595,11 @@ mod tests {
         );
         let families = taxonomy.families();
         for (family, info) in families.all() {
-            let count = taxonomy.skills().iter().filter(|s| s.family == family).count();
+            let count = taxonomy
+                .skills()
+                .iter()
+                .filter(|s| s.family == family)
+                .count();
             assert!(count >= 10, "family {} has {count} skills", info.id);
         }
         // No spelling names two skills: every name and alias looks up its own skill.
@@ -559,7 +612,11 @@ mod tests {
                 );
                 assert_eq!(taxonomy.lookup(spelling), Some(index), "{spelling}");
             }
-            assert!(!skill.about.trim().is_empty(), "{} has no about", skill.name);
+            assert!(
+                !skill.about.trim().is_empty(),
+                "{} has no about",
+                skill.name
+            );
             if matches!(skill.kind, SkillKind::Tool | SkillKind::Framework) {
                 assert!(skill.parent.is_some(), "{} has no parent", skill.name);
             }
@@ -567,7 +624,11 @@ mod tests {
                 assert!(families.info(skill.family).cross_cutting, "{}", skill.name);
             }
         }
-        let with_parent = taxonomy.skills().iter().filter(|s| s.parent.is_some()).count();
+        let with_parent = taxonomy
+            .skills()
+            .iter()
+            .filter(|s| s.parent.is_some())
+            .count();
         assert!(with_parent >= 300, "{with_parent} skills have a parent");
     }
 
@@ -634,7 +695,10 @@ mod tests {
             .into_iter()
             .map(|m| taxonomy.skill(m.skill).name.clone())
             .collect();
-        assert!(loose.contains(&"Calendar Management".to_owned()), "{loose:?}");
+        assert!(
+            loose.contains(&"Calendar Management".to_owned()),
+            "{loose:?}"
+        );
         assert!(
             loose.iter().any(|s| s.contains("Reconciliation")),
             "{loose:?}"

@@ -183,7 +183,10 @@ mod tests {
                 .iter()
                 .filter(|q| q.text.contains("Widget Analyst") || q.text.contains("reporting"))
                 .count();
-            assert!(about_job >= 2, "{kind:?}: the job's context is in the questions");
+            assert!(
+                about_job >= 2,
+                "{kind:?}: the job's context is in the questions"
+            );
         }
     }
 

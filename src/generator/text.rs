@@ -20,7 +20,9 @@ pub fn stands_alone(text: &str, start: usize, end: usize) -> bool {
     let starts_ok = !starts_word || before.is_none_or(|c| !joins(c));
     let hyphenated = after == Some('-') && after_chars.next().is_some_and(char::is_alphanumeric);
     let ends_ok = !ends_word
-        || after.is_none_or(|c| !joins(c) && c != '+' && c != '#' && !(hyphenated && needle.len() <= 2));
+        || after.is_none_or(|c| {
+            !joins(c) && c != '+' && c != '#' && !(hyphenated && needle.len() <= 2)
+        });
     starts_ok && ends_ok
 }
 
@@ -43,8 +45,8 @@ pub fn whole_word_offsets(haystack: &str, needle: &str) -> Vec<usize> {
 
 /// Words that carry no meaning of their own in a skill name ("Design for Manufacturing").
 pub const FUNCTION_WORDS: &[&str] = &[
-    "a", "an", "the", "and", "or", "of", "for", "to", "in", "on", "with", "by", "at", "from",
-    "as", "into", "via", "per", "our", "your", "their", "its", "his", "her", "s",
+    "a", "an", "the", "and", "or", "of", "for", "to", "in", "on", "with", "by", "at", "from", "as",
+    "into", "via", "per", "our", "your", "their", "its", "his", "her", "s",
 ];
 
 /// A word of a text with where it stands and its stem ("reconciling" -> "reconcil").
@@ -457,7 +459,9 @@ fn is_bullet(line: &str) -> bool {
     let trimmed = line.trim_start();
     let mut chars = trimmed.chars();
     match chars.next() {
-        Some('-' | '*' | '•' | '·' | '▪' | '◦' | '–' | '—' | '+' | '>' | '✓' | '✔') => true,
+        Some('-' | '*' | '•' | '·' | '▪' | '◦' | '–' | '—' | '+' | '>' | '✓' | '✔') => {
+            true
+        }
         Some(c) if c.is_ascii_digit() => {
             let rest: String = chars.take_while(|c| c.is_ascii_digit()).collect();
             let after = trimmed[1 + rest.len()..].chars().next();
@@ -512,9 +516,7 @@ fn sentences(text: &str, start: usize, end: usize) -> Vec<(usize, usize)> {
                     .to_lowercase();
                 let abbreviation = ABBREVIATIONS.contains(&word.trim_start_matches('('));
                 let upcoming = line[next..].trim_start().chars().next();
-                followed_by_space
-                    && !abbreviation
-                    && upcoming.is_none_or(|c| !c.is_lowercase())
+                followed_by_space && !abbreviation && upcoming.is_none_or(|c| !c.is_lowercase())
             }
             _ => false,
         };
@@ -639,7 +641,9 @@ mod tests {
         assert_eq!(emphasis_of(&units, "SQL"), Emphasis::Required);
         assert_eq!(emphasis_of(&units, "Redis"), Emphasis::Preferred);
         assert_eq!(emphasis_of(&units, "Python"), Emphasis::Noise);
-        assert!(segment(ad).iter().all(|u| !text_is_heading(&ad[u.start..u.end])));
+        assert!(segment(ad)
+            .iter()
+            .all(|u| !text_is_heading(&ad[u.start..u.end])));
     }
 
     fn text_is_heading(text: &str) -> bool {
@@ -660,7 +664,10 @@ mod tests {
     #[test]
     fn tokens_carry_stems_and_skip_function_words() {
         let text = "Reconciling the bank accounts";
-        let stems: Vec<String> = tokens(text, 0, text.len()).into_iter().map(|t| t.stem).collect();
+        let stems: Vec<String> = tokens(text, 0, text.len())
+            .into_iter()
+            .map(|t| t.stem)
+            .collect();
         assert_eq!(stems, ["reconcil", "bank", "account"]);
         assert_eq!(stem("reconciliation"), stem("reconcile"));
         assert_eq!(stem("analysis"), stem("analyze"));

@@ -283,7 +283,11 @@ pub async fn skills(
         )))?),
     };
     let needle = filter.q.as_deref().map(|q| q.trim().to_lowercase());
-    let matches = |name: &str| needle.as_ref().is_none_or(|n| name.to_lowercase().contains(n));
+    let matches = |name: &str| {
+        needle
+            .as_ref()
+            .is_none_or(|n| name.to_lowercase().contains(n))
+    };
     let library = &state.engine.library;
     let skills: Vec<Value> = taxonomy
         .skills()

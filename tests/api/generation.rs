@@ -26,7 +26,10 @@ fn assert_every_skill_has_questions(info: &Value, questions: &[Value]) {
     assert_eq!(details.len(), skills.len(), "{info}");
     for (name, detail) in skills.iter().zip(details) {
         assert_eq!(detail["name"], name.as_str());
-        let count = questions.iter().filter(|q| q["skill"] == name.as_str()).count();
+        let count = questions
+            .iter()
+            .filter(|q| q["skill"] == name.as_str())
+            .count();
         assert!(count > 0, "{name} has no questions");
         assert_eq!(detail["question_count"], count, "{name}");
         assert!(
@@ -180,7 +183,12 @@ fn blueprint(info: &Value) -> Value {
         .unwrap()
         .iter()
         .map(|s| {
-            json!([s["name"], s["skills"], s["question_count"], s["duration_minutes"]])
+            json!([
+                s["name"],
+                s["skills"],
+                s["question_count"],
+                s["duration_minutes"]
+            ])
         })
         .collect();
     json!({
@@ -193,9 +201,7 @@ fn blueprint(info: &Value) -> Value {
     })
 }
 
-async fn two_jobs_from_one_description_share_the_blueprint_but_not_the_questions(
-    backend: Backend,
-) {
+async fn two_jobs_from_one_description_share_the_blueprint_but_not_the_questions(backend: Backend) {
     let db = TestDb::new(backend).await;
     let server = TestServer::start(&db).await;
     let first = run_job(&server, &seed_request()).await;
@@ -225,7 +231,10 @@ async fn two_jobs_from_one_description_share_the_blueprint_but_not_the_questions
             .collect()
     };
     let (a, b) = (ids(&questions_a), ids(&questions_b));
-    assert!(a.len() >= 5, "the seed's skills are deep in the library: {a:?}");
+    assert!(
+        a.len() >= 5,
+        "the seed's skills are deep in the library: {a:?}"
+    );
     let shared = a.iter().filter(|id| b.contains(id)).count();
     assert!(
         shared * 2 <= a.len(),
@@ -263,19 +272,29 @@ async fn requirements_the_taxonomy_lacks_become_skills_with_questions(backend: B
     for extracted in ["Zorblax Sync", "QuuxKit", "Widget Telemetry Calibration"] {
         assert_eq!(source_of(extracted).as_deref(), Some("extracted"), "{info}");
     }
-    assert_eq!(source_of("FlimFlam Premium"), None, "perks are not skills: {info}");
+    assert_eq!(
+        source_of("FlimFlam Premium"),
+        None,
+        "perks are not skills: {info}"
+    );
     // An extracted skill's questions are scenarios written for it, naming it and the job.
-    let zorblax: Vec<&Value> = questions.iter().filter(|q| q["skill"] == "QuuxKit").collect();
+    let zorblax: Vec<&Value> = questions
+        .iter()
+        .filter(|q| q["skill"] == "QuuxKit")
+        .collect();
     for question in zorblax {
         let text = question["text"].as_str().unwrap();
         assert!(text.contains("QuuxKit"), "{text}");
         assert_eq!(question["type"], "subjective");
-        assert!(question["rubric"].as_str().unwrap().len() > 200, "{question}");
+        assert!(
+            question["rubric"].as_str().unwrap().len() > 200,
+            "{question}"
+        );
     }
     let logs = crate::helpers::job_logs(&db, status["id"].as_str().unwrap()).await;
     assert!(
-        logs.iter().any(|l| l.contains("Taken from the description")
-            && l.contains("QuuxKit")),
+        logs.iter()
+            .any(|l| l.contains("Taken from the description") && l.contains("QuuxKit")),
         "{logs:?}"
     );
 }
@@ -438,5 +457,4 @@ async fn invalid_optional_controls_are_400(backend: Backend) {
         assert!(message.starts_with(expected), "{extra}: {message}");
     }
     assert_eq!(crate::helpers::event_count(&db.connect().await).await, 0);
-
 }
