@@ -322,7 +322,8 @@ fn add_implied_parents(taxonomy: &Taxonomy, role: Family, candidates: &mut Vec<C
             continue;
         };
         let skill = taxonomy.skill(parent);
-        if skill.kind == SkillKind::Soft || !families.allows(role, skill.family) {
+        // Only a skill ads ask for by name is worth implying.
+        if !skill.popular || skill.kind == SkillKind::Soft || !families.allows(role, skill.family) {
             continue;
         }
         if candidates.iter().any(|c| c.skill.known == Some(parent)) {

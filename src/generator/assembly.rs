@@ -236,7 +236,7 @@ fn difficulty_weight(slot: Difficulty, question: Difficulty, allowed: &[Difficul
     }
     match (slot as i32 - question as i32).abs() {
         0 => 1.0,
-        1 => 0.3,
+        1 => 0.7,
         _ => 0.05,
     }
 }

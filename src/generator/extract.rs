@@ -1983,7 +1983,13 @@ fn merge_extensions(found: Vec<Extracted>) -> Vec<Extracted> {
             if j == i || !contains(long, short) {
                 continue;
             }
-            if versioned(long, short) {
+            // A phrase seen only inside the longer one ("Zorblax" of "Zorblax Sync") is a
+            // piece of it, like a version.
+            let inside = found[j]
+                .spans
+                .iter()
+                .all(|&(s, e)| found[i].spans.iter().any(|&(ls, le)| ls <= s && e <= le));
+            if versioned(long, short) || inside {
                 into[j] = Some(i);
             } else if into[i].is_none_or(|k| keys[k].len() > short.len()) {
                 into[i] = Some(j);

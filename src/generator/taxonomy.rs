@@ -545,6 +545,15 @@ impl Taxonomy {
                     if last - first > pattern.stems.len() + 2 {
                         continue;
                     }
+                    // Between the words no other name ("Sync and QuuxKit for offline
+                    // storage" is not "offline sync"): nothing capitalised.
+                    let joined = (first..=last).all(|i| {
+                        positions.contains(&i)
+                            || !text[words[i].start..].starts_with(char::is_uppercase)
+                    });
+                    if !joined {
+                        continue;
+                    }
                     let span = (words[first].start, words[last].end);
                     let overlaps = taken.iter().any(|&(s, e)| {
                         positions
