@@ -546,10 +546,15 @@ impl Taxonomy {
                         continue;
                     }
                     // Between the words no other name ("Sync and QuuxKit for offline
-                    // storage" is not "offline sync"): nothing capitalised.
+                    // storage" is not "offline sync"): nothing capitalised but a possessive
+                    // ("manage the CEO's calendar").
                     let joined = (first..=last).all(|i| {
                         positions.contains(&i)
                             || !text[words[i].start..].starts_with(char::is_uppercase)
+                            || ["'s", "’s"].iter().any(|p| {
+                                text[words[i].end..].starts_with(p)
+                                    || text[words[i].start..words[i].end].ends_with(p)
+                            })
                     });
                     if !joined {
                         continue;
