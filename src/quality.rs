@@ -371,11 +371,8 @@ pub fn run(options: Options<'_>) -> anyhow::Result<()> {
             .max_by_key(|j| j.job_description.len())
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("empty benchmark"))?;
-        let paragraph = long.job_description.clone();
-        while long.job_description.len() + paragraph.len() + 2 <= 20_000 {
-            long.job_description.push_str("\n\n");
-            long.job_description.push_str(&paragraph);
-        }
+        let paragraph = format!("{}\n\n", long.job_description);
+        long.job_description = paragraph.chars().cycle().take(20_000).collect();
         long.id = "long-20k".to_owned();
         all.push(long.clone());
         println!("dev : {}", assessment_recall(&engine, &dev_jobs)?);
@@ -394,7 +391,7 @@ pub fn run(options: Options<'_>) -> anyhow::Result<()> {
             millis(at(0.5)),
             millis(at(0.95)),
             millis(*times.last().unwrap_or(&Duration::ZERO)),
-            long.job_description.len(),
+            long.job_description.chars().count(),
             millis(long_time)
         );
     }
