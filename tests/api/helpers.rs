@@ -53,9 +53,155 @@ pub struct TestDb {
     _folder: Option<tempfile::TempDir>,
 }
 
+/// The PostgreSQL server the tests create their databases on: `TEST_POSTGRES_URL`, else the
+/// local server on 127.0.0.1:5432, else a throwaway cluster started for this test run.
 fn postgres_admin_url() -> String {
-    std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("TEST_POSTGRES_URL") {
+            return url;
+        }
+        let local = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
+        if std::net::TcpStream::connect_timeout(&local, std::time::Duration::from_secs(1)).is_ok() {
+            return "postgres://postgres@127.0.0.1:5432/postgres".to_owned();
+        }
+        throwaway_cluster()
+    })
+    .clone()
+}
+
+/// Starts a PostgreSQL cluster in a temporary folder on a free port, owned by this test process:
+/// a watcher stops it and removes the folder when the process ends. Panics at once, naming the
+/// package to install, when no PostgreSQL binaries are found.
+fn throwaway_cluster() -> String {
+    use std::process::Command;
+    let bin = postgres_bin_dir().unwrap_or_else(|| {
+        panic!(
+            "no PostgreSQL server answers on 127.0.0.1:5432 and no PostgreSQL binaries (initdb, \
+             pg_ctl) are installed: install them (Debian: apt-get install postgresql) or set \
+             TEST_POSTGRES_URL"
+        )
+    });
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let folder = std::env::temp_dir().join(format!("assessment-test-pg-{}", std::process::id()));
+    let data = folder.join("data");
+    std::fs::create_dir_all(&folder).expect("cluster folder");
+    // initdb refuses to run as root: as root, the cluster belongs to the `postgres` user.
+    let as_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let run = |program: &str, args: &[&str]| {
+        let tool = bin.join(program);
+        let mut command = if as_root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&tool);
+            c
+        } else {
+            Command::new(&tool)
+        };
+        let output = command.args(args).output().expect(program);
+        assert!(
+            output.status.success(),
+            "{program} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    if as_root {
+        let status = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&folder)
+            .status()
+            .expect("chown");
+        assert!(status.success(), "chown of {}", folder.display());
+    }
+    let data_arg = data.to_str().expect("UTF-8 temp path");
+    let socket_arg = folder.to_str().expect("UTF-8 temp path");
+    run(
+        "initdb",
+        &[
+            "-D",
+            data_arg,
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+        ],
+    );
+    let options = format!(
+        "-p {port} -k {socket_arg} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
+    );
+    run(
+        "pg_ctl",
+        &[
+            "-D",
+            data_arg,
+            "-o",
+            &options,
+            "-l",
+            &format!("{socket_arg}/log"),
+            "-w",
+            "start",
+        ],
+    );
+    let pg_ctl = bin.join("pg_ctl");
+    let stop = if as_root {
+        format!(
+            "runuser -u postgres -- {} -D {data_arg} -m immediate stop",
+            pg_ctl.display()
+        )
+    } else {
+        format!("{} -D {data_arg} -m immediate stop", pg_ctl.display())
+    };
+    let watcher = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf {socket_arg}",
+        pid = std::process::id()
+    );
+    // The outer shell returns at once; the watcher, in the background, outlives this process.
+    let started = Command::new("sh")
+        .args(["-c", &format!("({watcher}) </dev/null >/dev/null 2>&1 &")])
+        .status()
+        .expect("cluster watcher");
+    assert!(started.success(), "cluster watcher");
+    eprintln!("started a throwaway PostgreSQL cluster on port {port} in {socket_arg}");
+    format!("postgres://postgres@127.0.0.1:{port}/postgres")
+}
+
+/// Where `initdb` and `pg_ctl` live: `pg_config --bindir`, else Debian's versioned folders
+/// (newest first), else the `PATH`.
+fn postgres_bin_dir() -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    let has_tools = |dir: &PathBuf| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    if let Ok(output) = std::process::Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+    {
+        let dir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+        if has_tools(&dir) {
+            return Some(dir);
+        }
+    }
+    let mut debian: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("bin"))
+        .filter(has_tools)
+        .collect();
+    debian.sort_by_key(|dir| {
+        dir.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+    });
+    if let Some(dir) = debian.pop() {
+        return Some(dir);
+    }
+    std::env::var_os("PATH")
+        .and_then(|path| std::env::split_paths(&path).find(|dir| has_tools(dir)))
 }
 
 impl TestDb {
@@ -74,7 +220,7 @@ impl TestDb {
                 let name = format!("assessment_test_{}", uuid::Uuid::new_v4().simple());
                 let admin = sqlx::PgPool::connect(&postgres_admin_url())
                     .await
-                    .expect("PostgreSQL must be running for the tests (see README)");
+                    .expect("connect to the tests' PostgreSQL server");
                 sqlx::query(&format!("CREATE DATABASE {name}"))
                     .execute(&admin)
                     .await
