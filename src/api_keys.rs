@@ -7,24 +7,14 @@ use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::db::Db;
-use crate::with_pool;
+use crate::store::{self, Db};
 
 /// Organization of keys created without one.
 pub const DEFAULT_ORGANIZATION: &str = "default";
 const KEY_PREFIX: &str = "ak_";
 
 /// A key as listed: everything but the secret.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct ApiKeyInfo {
-    pub id: String,
-    pub name: String,
-    pub organization_id: String,
-    /// The first characters of the key, to tell keys apart.
-    pub key_prefix: String,
-    pub created_at: String,
-    pub revoked_at: Option<String>,
-}
+pub type ApiKeyInfo = store::api_keys::ApiKeyRow;
 
 /// A key just created; the only time the key itself exists outside the client.
 #[derive(Debug, Clone, Serialize)]
@@ -82,22 +72,7 @@ async fn insert(
         created_at: now(),
         revoked_at: None,
     };
-    let inserted = with_pool!(db, |pool| {
-        sqlx::query(
-            "INSERT INTO api_keys (id, name, organization_id, key_hash, key_prefix, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key_hash) DO NOTHING",
-        )
-        .bind(&info.id)
-        .bind(&info.name)
-        .bind(&info.organization_id)
-        .bind(hash_key(&key))
-        .bind(&info.key_prefix)
-        .bind(&info.created_at)
-        .execute(pool)
-        .await?
-        .rows_affected()
-    });
-    if inserted == 0 {
+    if !store::api_keys::insert(db, &info, &hash_key(&key)).await? {
         return Ok(None);
     }
     let webhook_secret = crate::webhooks::signing::create(db, &info.id).await?;
@@ -129,49 +104,23 @@ pub async fn ensure(db: &Db, key: &str) -> anyhow::Result<bool> {
 }
 
 pub async fn count(db: &Db) -> anyhow::Result<i64> {
-    Ok(with_pool!(db, |pool| {
-        sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
-            .fetch_one(pool)
-            .await?
-    }))
+    store::api_keys::count(db).await
 }
 
 pub async fn list(db: &Db) -> anyhow::Result<Vec<ApiKeyInfo>> {
-    Ok(with_pool!(db, |pool| {
-        sqlx::query_as(
-            "SELECT id, name, organization_id, key_prefix, created_at, revoked_at
-             FROM api_keys ORDER BY created_at, id",
-        )
-        .fetch_all(pool)
-        .await?
-    }))
+    store::api_keys::list(db).await
 }
 
 /// Revokes the key with `id`. Returns false if no such active key exists.
 pub async fn revoke(db: &Db, id: &str) -> anyhow::Result<bool> {
-    let affected = with_pool!(db, |pool| {
-        sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-            .bind(id)
-            .bind(now())
-            .execute(pool)
-            .await?
-            .rows_affected()
-    });
-    Ok(affected == 1)
+    store::api_keys::revoke(db, id, &now()).await
 }
 
 /// The caller a presented key belongs to, if the key is known and not revoked.
 pub async fn authenticate(db: &Db, presented: &str) -> anyhow::Result<Option<Caller>> {
-    let row: Option<(String, String)> = with_pool!(db, |pool| {
-        sqlx::query_as(
-            "SELECT id, organization_id FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(hash_key(presented))
-        .fetch_optional(pool)
-        .await?
-    });
-    Ok(row.map(|(key_id, organization_id)| Caller {
-        key_id,
-        organization_id,
+    let owner = store::api_keys::active_owner(db, &hash_key(presented)).await?;
+    Ok(owner.map(|owner| Caller {
+        key_id: owner.id,
+        organization_id: owner.organization_id,
     }))
 }

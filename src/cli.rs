@@ -7,9 +7,9 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::api_keys::{self, DEFAULT_ORGANIZATION};
-use crate::db::{Db, DEFAULT_SQLITE_URL};
 use crate::generator::llm::LlmConfig;
 use crate::server::{self, ServeConfig};
+use crate::store::{Db, DEFAULT_SQLITE_URL};
 use crate::webhooks::{RetrySchedule, WebhookConfig, DEFAULT_RETRY_SCHEDULE};
 use crate::worker::WorkerConfig;
 use crate::{replay, transfer};

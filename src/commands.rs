@@ -14,7 +14,7 @@ use postgres_es::{PostgresCqrs, PostgresEventRepository};
 use sqlite_es::{SqliteCqrs, SqliteEventRepository};
 use tokio::sync::watch;
 
-use crate::db::Db;
+use crate::store::Db;
 
 enum Framework {
     Postgres(PostgresCqrs<TaskExecution>),

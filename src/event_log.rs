@@ -18,7 +18,7 @@ use cqrs_es::Aggregate;
 use serde_json::Value;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Sqlite, SqliteConnection, Transaction};
 
-use crate::db::Db;
+use crate::store::Db;
 
 /// One row of the events table.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -4,7 +4,6 @@
 pub mod api_keys;
 pub mod cli;
 pub mod commands;
-pub mod db;
 pub mod event_log;
 pub mod generator;
 pub mod http;
@@ -13,6 +12,7 @@ pub mod quality;
 pub mod read_models;
 pub mod replay;
 pub mod server;
+pub mod store;
 pub mod transfer;
 pub mod webhooks;
 pub mod worker;

@@ -11,9 +11,9 @@ use std::future::Future;
 
 use tokio::sync::{watch, Notify};
 
-use crate::db::Db;
 use crate::event_log::{DecodedEvent, LogConnection, WritePool};
 use crate::read_models::{ReadModelChanges, ReadModelStore};
+use crate::store::Db;
 use crate::with_pool;
 
 /// The checkpoint name of the read-model subscription.

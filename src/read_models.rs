@@ -6,8 +6,8 @@ use std::future::Future;
 use assessment_domain::TaskExecutionEvent;
 use assessment_projections::{AssessmentRecord, TaskStatus};
 
-use crate::db::Db;
 use crate::event_log::{self, DecodedEvent};
+use crate::store::Db;
 use crate::with_pool;
 
 /// A job that entered the queue, for the worker.

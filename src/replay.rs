@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::process::ExitCode;
 
-use crate::db::Db;
 use crate::event_log::WritePool;
 use crate::event_log::{self, Cursor, DecodedEvent, LogConnection};
 use crate::projector::READ_MODELS;
 use crate::read_models::{ReadModelChanges, ReadModelStore};
+use crate::store::Db;
 use crate::with_pool;
 
 const PAGE: i64 = 1_000;

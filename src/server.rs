@@ -9,11 +9,11 @@ use tokio::sync::{watch, Notify};
 
 use crate::api_keys;
 use crate::commands::CommandBus;
-use crate::db::Db;
 use crate::generator::llm::{LlmClient, LlmConfig};
 use crate::generator::Engine;
 use crate::http::{self, AppState};
 use crate::projector;
+use crate::store::Db;
 use crate::webhooks::delivery::Dispatcher;
 use crate::webhooks::{outbox, WebhookConfig};
 use crate::worker::{Worker, WorkerConfig};

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::db::Db;
 use crate::event_log::{self, Cursor, LogConnection, StoredEvent, WritePool};
+use crate::store::Db;
 use crate::webhooks::outbox::WEBHOOKS;
 use crate::with_pool;
 

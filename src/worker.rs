@@ -19,10 +19,10 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::commands::CommandBus;
-use crate::db::Db;
 use crate::event_log;
 use crate::generator::llm::{LlmClient, LlmError};
 use crate::generator::{analysis, assembly, Candidate, Engine, GenerationError, Origin};
+use crate::store::Db;
 use crate::with_pool;
 
 #[derive(Debug, Clone)]

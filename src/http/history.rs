@@ -21,8 +21,8 @@ use super::error::ApiError;
 use super::handlers::{canonical_id, JOB_NOT_FOUND};
 use super::AppState;
 use crate::api_keys::Caller;
-use crate::db::Db;
 use crate::event_log::{self, Cursor, DecodedEvent, LogFilter, StoredEvent};
+use crate::store::Db;
 
 /// Most events one feed page returns.
 pub const MAX_FEED_PAGE: i64 = 1_000;

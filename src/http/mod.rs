@@ -14,8 +14,8 @@ use tower_http::trace::TraceLayer;
 use std::sync::Arc;
 
 use crate::commands::CommandBus;
-use crate::db::Db;
 use crate::generator::Engine;
+use crate::store::Db;
 use crate::webhooks::WebhookConfig;
 
 pub use error::ApiError;

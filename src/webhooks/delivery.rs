@@ -17,7 +17,7 @@ use tokio::sync::{Notify, Semaphore};
 use super::signing::{signature_header, signing_secrets};
 use super::ssrf::{refuse_literal, GuardedResolver};
 use super::WebhookConfig;
-use crate::db::Db;
+use crate::store::Db;
 use crate::with_pool;
 
 /// Longest response body kept in the delivery log, in bytes.

@@ -11,9 +11,9 @@ use assessment_projections::webhook_payload;
 use chrono::{SecondsFormat, Utc};
 use tokio::sync::{watch, Notify};
 
-use crate::db::Db;
 use crate::event_log::{DecodedEvent, LogConnection, WritePool};
 use crate::projector::follow;
+use crate::store::Db;
 use crate::with_pool;
 
 /// The checkpoint name of the webhook subscription.

@@ -10,8 +10,7 @@ use rand::RngCore;
 use serde::Serialize;
 use sha2::Sha256;
 
-use crate::db::Db;
-use crate::with_pool;
+use crate::store::{webhook_secrets, Db};
 
 const SECRET_PREFIX: &str = "whsec_";
 
@@ -69,20 +68,7 @@ fn rfc3339_of_ms(ms: i64) -> String {
 
 async fn insert(db: &Db, key_id: &str, version: i32, secret: &str) -> anyhow::Result<()> {
     let created_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
-    with_pool!(db, |pool| {
-        sqlx::query(
-            "INSERT INTO webhook_secrets (api_key_id, version, secret, created_at)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (api_key_id, version) DO NOTHING",
-        )
-        .bind(key_id)
-        .bind(version)
-        .bind(secret)
-        .bind(created_at)
-        .execute(pool)
-        .await?
-        .rows_affected()
-    });
-    Ok(())
+    webhook_secrets::insert(db, key_id, version, secret, &created_at).await
 }
 
 /// Gives a key its first secret, and returns it.
@@ -95,28 +81,20 @@ pub async fn create(db: &Db, key_id: &str) -> anyhow::Result<String> {
 /// The key's newest secret (created if the key has none yet).
 pub async fn current(db: &Db, key_id: &str) -> anyhow::Result<SecretInfo> {
     loop {
-        let rows: Vec<(String, i32, String, Option<i64>)> = with_pool!(db, |pool| {
-            sqlx::query_as(
-                "SELECT secret, version, created_at, expires_ms FROM webhook_secrets
-                 WHERE api_key_id = $1 ORDER BY version DESC LIMIT 2",
-            )
-            .bind(key_id)
-            .fetch_all(pool)
-            .await?
-        });
-        let Some((secret, version, created_at, _)) = rows.first().cloned() else {
+        let rows = webhook_secrets::newest_two(db, key_id).await?;
+        let Some(newest) = rows.first().cloned() else {
             insert(db, key_id, 1, &new_secret()).await?;
             continue;
         };
         let previous_secret_valid_until = rows
             .get(1)
-            .and_then(|(_, _, _, expires)| *expires)
+            .and_then(|previous| previous.expires_ms)
             .filter(|expires| *expires > now_ms())
             .map(rfc3339_of_ms);
         return Ok(SecretInfo {
-            secret,
-            version,
-            created_at,
+            secret: newest.secret,
+            version: newest.version,
+            created_at: newest.created_at,
             previous_secret_valid_until,
         });
     }
@@ -130,17 +108,7 @@ pub async fn rotate(
 ) -> anyhow::Result<SecretInfo> {
     let latest = current(db, key_id).await?;
     let until = now_ms() + grace.as_millis() as i64;
-    with_pool!(db, |pool| {
-        sqlx::query(
-            "UPDATE webhook_secrets SET expires_ms = $2
-             WHERE api_key_id = $1 AND (expires_ms IS NULL OR expires_ms > $2)",
-        )
-        .bind(key_id)
-        .bind(until)
-        .execute(pool)
-        .await?
-        .rows_affected()
-    });
+    webhook_secrets::expire_at(db, key_id, until).await?;
     insert(db, key_id, latest.version + 1, &new_secret()).await?;
     current(db, key_id).await
 }
@@ -148,17 +116,7 @@ pub async fn rotate(
 /// Every secret of the key that still signs, newest first.
 pub async fn signing_secrets(db: &Db, key_id: &str) -> anyhow::Result<Vec<String>> {
     current(db, key_id).await?;
-    Ok(with_pool!(db, |pool| {
-        sqlx::query_scalar(
-            "SELECT secret FROM webhook_secrets
-             WHERE api_key_id = $1 AND (expires_ms IS NULL OR expires_ms > $2)
-             ORDER BY version DESC",
-        )
-        .bind(key_id)
-        .bind(now_ms())
-        .fetch_all(pool)
-        .await?
-    }))
+    webhook_secrets::in_force(db, key_id, now_ms()).await
 }
 
 #[cfg(test)]

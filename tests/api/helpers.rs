@@ -4,7 +4,7 @@ use std::future::Future;
 use std::process::Stdio;
 use std::time::Duration;
 
-use assessment_service::db::Db;
+use assessment_service::store::Db;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};

@@ -1,4 +1,7 @@
 //! The database behind the service: SQLite (embedded default) or PostgreSQL, chosen by URL.
+//! Storage is moving here, one module per table family, so that one place speaks SQL: the API
+//! keys and the webhook signing secrets have moved; the event log, the views, the job queue and
+//! the webhook outbox still query from their own modules.
 //!
 //! Most queries are written once in SQL both engines accept (`$n` placeholders, text JSON,
 //! `ON CONFLICT` upserts) and run on either pool through [`with_pool!`]; the few that differ
@@ -12,6 +15,9 @@ use anyhow::Context;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{PgPool, SqlitePool};
+
+pub mod api_keys;
+pub mod webhook_secrets;
 
 /// Where the embedded default keeps its file when `DATABASE_URL` is unset.
 pub const DEFAULT_SQLITE_URL: &str = "sqlite://data/assessments.sqlite";
@@ -27,8 +33,8 @@ pub enum Db {
 macro_rules! with_pool {
     ($db:expr, |$pool:ident| $body:expr) => {
         match $db {
-            $crate::db::Db::Postgres($pool) => $body,
-            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+            $crate::store::Db::Sqlite($pool) => $body,
         }
     };
 }

@@ -1,0 +1,81 @@
+//! The `webhook_secrets` table: each API key's signing secrets by version, with the time
+//! (milliseconds since the epoch) a rotated-out one stops signing.
+
+use super::Db;
+use crate::with_pool;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SecretRow {
+    pub secret: String,
+    pub version: i32,
+    pub created_at: String,
+    pub expires_ms: Option<i64>,
+}
+
+/// Adds version `version` of a key's secret, unless that version exists.
+pub async fn insert(
+    db: &Db,
+    key_id: &str,
+    version: i32,
+    secret: &str,
+    created_at: &str,
+) -> anyhow::Result<()> {
+    with_pool!(db, |pool| {
+        sqlx::query(
+            "INSERT INTO webhook_secrets (api_key_id, version, secret, created_at)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (api_key_id, version) DO NOTHING",
+        )
+        .bind(key_id)
+        .bind(version)
+        .bind(secret)
+        .bind(created_at)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(())
+}
+
+/// The key's two newest secrets, newest first.
+pub async fn newest_two(db: &Db, key_id: &str) -> anyhow::Result<Vec<SecretRow>> {
+    Ok(with_pool!(db, |pool| {
+        sqlx::query_as(
+            "SELECT secret, version, created_at, expires_ms FROM webhook_secrets
+             WHERE api_key_id = $1 ORDER BY version DESC LIMIT 2",
+        )
+        .bind(key_id)
+        .fetch_all(pool)
+        .await?
+    }))
+}
+
+/// Every secret of the key still in force at `until` stops signing then.
+pub async fn expire_at(db: &Db, key_id: &str, until_ms: i64) -> anyhow::Result<()> {
+    with_pool!(db, |pool| {
+        sqlx::query(
+            "UPDATE webhook_secrets SET expires_ms = $2
+             WHERE api_key_id = $1 AND (expires_ms IS NULL OR expires_ms > $2)",
+        )
+        .bind(key_id)
+        .bind(until_ms)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(())
+}
+
+/// The key's secrets in force at `now_ms`, newest first.
+pub async fn in_force(db: &Db, key_id: &str, now_ms: i64) -> anyhow::Result<Vec<String>> {
+    Ok(with_pool!(db, |pool| {
+        sqlx::query_scalar(
+            "SELECT secret FROM webhook_secrets
+             WHERE api_key_id = $1 AND (expires_ms IS NULL OR expires_ms > $2)
+             ORDER BY version DESC",
+        )
+        .bind(key_id)
+        .bind(now_ms)
+        .fetch_all(pool)
+        .await?
+    }))
+}
