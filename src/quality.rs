@@ -247,6 +247,15 @@ fn print_details(report: &Report) {
 /// The whole pipeline for one description with default options, as a worker runs it without a
 /// language model: analysis, library search per skill, assembly.
 fn assemble_job(engine: &Engine, job: &BenchmarkJob) -> anyhow::Result<Option<Assessment>> {
+    assemble_seeded(engine, job, &job.id)
+}
+
+/// [`assemble_job`] with another seed, as another job id would draw.
+fn assemble_seeded(
+    engine: &Engine,
+    job: &BenchmarkJob,
+    seed: &str,
+) -> anyhow::Result<Option<Assessment>> {
     let options = GenerationOptions::default();
     let analysis = analyze_job(&engine.taxonomy, job);
     if analysis.skills.is_empty() {
@@ -265,7 +274,7 @@ fn assemble_job(engine: &Engine, job: &BenchmarkJob) -> anyhow::Result<Option<As
         &engine.taxonomy,
         &assembly::Request {
             assessment_id: job.id.clone(),
-            seed: &job.id,
+            seed,
             job_role: &job.job_role,
             cutoff: 40,
             options: &options,
@@ -402,6 +411,8 @@ pub fn run(options: Options<'_>) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generator::analysis::Seniority;
+    use assessment_domain::Difficulty;
 
     #[test]
     fn the_benchmark_is_large_split_and_spans_forty_families() {
@@ -424,6 +435,99 @@ mod tests {
         let ids: std::collections::HashSet<&str> =
             dev.iter().chain(&test).map(|j| j.id.as_str()).collect();
         assert_eq!(ids.len(), dev.len() + test.len(), "ids are unique");
+    }
+
+    /// Whatever the draw, a senior assessment asks more hard questions than easy ones, even
+    /// when its length forces shorter questions.
+    #[test]
+    fn senior_assessments_lean_hard_under_every_seed() {
+        let engine = Engine::embedded().unwrap();
+        let mut checked = 0;
+        let mut failed = Vec::new();
+        for job in parse(DEV).unwrap() {
+            let analysis = analyze_job(&engine.taxonomy, &job);
+            if analysis.seniority != Seniority::Senior {
+                continue;
+            }
+            for seed in 0..20 {
+                let seed = format!("{}-{seed}", job.id);
+                let Some(assessment) = assemble_seeded(&engine, &job, &seed).unwrap() else {
+                    continue;
+                };
+                let count = |level: Difficulty| {
+                    assessment
+                        .sections
+                        .iter()
+                        .flat_map(|s| &s.questions)
+                        .filter(|q| q.difficulty == level)
+                        .count()
+                };
+                let (hard, easy) = (count(Difficulty::Hard), count(Difficulty::Easy));
+                if hard <= easy {
+                    failed.push(format!("{seed}: {hard} hard, {easy} easy"));
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 200, "{checked} senior assessments");
+        assert!(
+            failed.is_empty(),
+            "{} of {checked}: {failed:?}",
+            failed.len()
+        );
+    }
+
+    /// Two jobs from one description draw different questions: over the skills with 12 or more
+    /// library questions, at most a fifth repeat overall, and at most half for 98% of the
+    /// pairs of seeds tried on the dev descriptions that test five such questions or more.
+    #[test]
+    fn two_seeds_share_at_most_half_of_the_deep_questions() {
+        let engine = Engine::embedded().unwrap();
+        let deep = |assessment: &Assessment| -> Vec<String> {
+            assessment
+                .sections
+                .iter()
+                .flat_map(|s| &s.questions)
+                .filter(|q| engine.library.count(&q.skill) >= 12)
+                .map(|q| q.id.clone())
+                .collect()
+        };
+        let (mut pairs, mut shared_total, mut deep_total) = (0, 0, 0);
+        let mut over = Vec::new();
+        for job in parse(DEV).unwrap() {
+            for pair in 0..5 {
+                let draw = |side: &str| {
+                    assemble_seeded(&engine, &job, &format!("{}-{pair}-{side}", job.id))
+                        .unwrap()
+                        .map(|a| deep(&a))
+                };
+                let (Some(a), Some(b)) = (draw("a"), draw("b")) else {
+                    continue;
+                };
+                if a.len() < 5 {
+                    continue;
+                }
+                let shared = a.iter().filter(|id| b.contains(id)).count();
+                if shared * 2 > a.len() {
+                    over.push(format!("{} pair {pair}: {shared} of {}", job.id, a.len()));
+                }
+                pairs += 1;
+                shared_total += shared;
+                deep_total += a.len();
+            }
+        }
+        assert!(pairs >= 300, "{pairs} pairs");
+        // A few pairs (3 of 325 today) of descriptions whose deep skills have few questions of
+        // the kinds and levels asked still repeat more than half.
+        assert!(
+            over.len() * 50 <= pairs,
+            "{} of {pairs} pairs repeat more than half: {over:?}",
+            over.len()
+        );
+        assert!(
+            shared_total * 5 <= deep_total,
+            "{shared_total} of {deep_total}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! the same blueprint and different questions wherever the library has enough, and the same
 //! job always gets the same ones.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use assessment_domain::{
     Assessment, Difficulty, GenerationOptions, Proctoring, Question, QuestionType, Section,
@@ -87,6 +87,22 @@ pub fn difficulty_mix(seniority: Seniority) -> &'static [(Difficulty, f32)] {
             (Difficulty::Medium, 0.45),
             (Difficulty::Hard, 0.45),
         ],
+    }
+}
+
+/// The easiest level trimming may shorten a slot to: a senior assessment keeps its medium
+/// and hard questions, so that shortening never turns it into an easy one.
+fn shortening_floor(seniority: Seniority) -> Difficulty {
+    match seniority {
+        Seniority::Senior => Difficulty::Medium,
+        Seniority::Junior | Seniority::Mid => Difficulty::Easy,
+    }
+}
+
+fn one_easier(difficulty: Difficulty) -> Difficulty {
+    match difficulty {
+        Difficulty::Hard => Difficulty::Medium,
+        Difficulty::Medium | Difficulty::Easy => Difficulty::Easy,
     }
 }
 
@@ -228,16 +244,23 @@ fn uniform(seed: &str, skill: &str, id: &str) -> f64 {
     ((u64::from_le_bytes(bytes) >> 11) as f64 + 1.0) / (1u64 << 53) as f64
 }
 
-/// How far a difficulty is from the slot's: the same counts fully, a neighbour a little, and
-/// one the seniority is not tested at not at all.
-fn difficulty_weight(slot: Difficulty, question: Difficulty, allowed: &[Difficulty]) -> f64 {
+/// How far a difficulty is from the slot's: the same counts fully, a neighbour a little (an
+/// easier one only down to `floor`, so a senior assessment does not drift easy), two levels
+/// away only when nothing nearer is left, and one the seniority is not tested at not at all.
+fn difficulty_weight(
+    slot: Difficulty,
+    question: Difficulty,
+    allowed: &[Difficulty],
+    floor: Difficulty,
+) -> f64 {
     if !allowed.contains(&question) {
         return 0.0;
     }
-    match (slot as i32 - question as i32).abs() {
+    match question as i32 - slot as i32 {
         0 => 1.0,
         1 => 0.7,
-        _ => 0.05,
+        -1 if question >= floor => 0.7,
+        _ => 0.001,
     }
 }
 
@@ -247,18 +270,11 @@ fn difficulty_weight(slot: Difficulty, question: Difficulty, allowed: &[Difficul
 fn skill_slots(
     skill: usize,
     quota: usize,
-    objective: usize,
-    open: usize,
-    seniority: Seniority,
+    (objective, open): (usize, usize),
+    levels: &[Difficulty],
+    mixer: &mut Mixer,
 ) -> Vec<Slot> {
-    let mix = difficulty_mix(seniority);
-    let weights: Vec<f32> = mix.iter().map(|(_, share)| *share).collect();
-    let counts = apportion(quota, &weights, false);
-    let mut difficulties: Vec<Difficulty> = mix
-        .iter()
-        .zip(counts)
-        .flat_map(|((d, _), n)| std::iter::repeat_n(*d, n))
-        .collect();
+    let mut difficulties: Vec<Difficulty> = (0..quota).map(|_| mixer.next(levels)).collect();
     difficulties.sort();
     let open_slots = if objective >= quota {
         usize::from(quota >= 3 && open > 0)
@@ -281,11 +297,44 @@ fn skill_slots(
         .collect()
 }
 
+/// Hands out the difficulties of an assessment's slots one by one, skill after skill, so that
+/// the whole assessment follows the seniority's mix even when most skills get one slot: each
+/// slot goes to the level furthest behind its share (the harder on a tie) among the levels the
+/// skill has questions at.
+struct Mixer {
+    mix: &'static [(Difficulty, f32)],
+    have: Vec<usize>,
+}
+
+impl Mixer {
+    fn new(seniority: Seniority) -> Self {
+        let mix = difficulty_mix(seniority);
+        Self {
+            mix,
+            have: vec![0; mix.len()],
+        }
+    }
+
+    fn next(&mut self, levels: &[Difficulty]) -> Difficulty {
+        let total = self.have.iter().sum::<usize>() + 1;
+        let behind = |i: usize| self.mix[i].1 * total as f32 - self.have[i] as f32;
+        let offered = |i: &usize| levels.is_empty() || levels.contains(&self.mix[*i].0);
+        let level = (0..self.mix.len())
+            .filter(offered)
+            .max_by(|&a, &b| behind(a).total_cmp(&behind(b)).then(a.cmp(&b)))
+            .unwrap_or(0);
+        self.have[level] += 1;
+        self.mix[level].0
+    }
+}
+
 /// What every draw of one assessment shares.
 struct Draw<'a> {
     seed: &'a str,
     allowed_types: &'a dyn Fn(QuestionType) -> bool,
     allowed_levels: &'a [Difficulty],
+    /// The easiest level a harder slot may draw (see [`difficulty_weight`]).
+    floor: Difficulty,
     language: Option<&'a str>,
 }
 
@@ -304,20 +353,43 @@ impl Draw<'_> {
                 .iter()
                 .any(|c| c.question.language.as_deref() == Some(l))
         });
-        candidates
+        let eligible: Vec<&Candidate> = candidates
             .iter()
             .filter(|c| {
                 Class::of(c.question.kind) == slot.class && (self.allowed_types)(c.question.kind)
             })
             .filter(|c| !used.contains(&c.question.id))
             .filter(|c| !language_known || c.question.language.as_deref() == self.language)
+            .collect();
+        // A level's chance grows with how many questions it has only as its square root: a
+        // skill with many medium questions still mostly answers a hard slot with a hard one,
+        // and a level of few questions is not drawn so often that two jobs repeat them.
+        let at_level = |level: Difficulty| {
+            eligible
+                .iter()
+                .filter(|c| c.question.difficulty == level)
+                .count()
+        };
+        let level_counts: Vec<(Difficulty, usize)> =
+            Difficulty::ALL.iter().map(|&d| (d, at_level(d))).collect();
+        let share = |level: Difficulty| {
+            let n = level_counts
+                .iter()
+                .find(|(d, _)| *d == level)
+                .map_or(1, |(_, n)| (*n).max(1));
+            (n as f64).sqrt()
+        };
+        eligible
+            .into_iter()
             .filter_map(|c| {
                 let weight = c.origin.weight()
                     * difficulty_weight(
                         slot.difficulty,
                         c.question.difficulty,
                         self.allowed_levels,
+                        self.floor,
                     )
+                    / share(c.question.difficulty)
                     * (0.75 + 0.5 * f64::from(c.relevance.clamp(0.0, 1.0)));
                 (weight > 0.0).then(|| {
                     (
@@ -394,7 +466,7 @@ pub fn assemble(
         .unwrap_or_else(|| default_question_count(seniority).max(skills.len() + slots.len()))
         .saturating_sub(slots.len())
         .max(1);
-    let counts: Vec<(usize, usize)> = found
+    let counts: Vec<(usize, usize, Vec<Difficulty>)> = found
         .iter()
         .take(skills.len())
         .map(|f| {
@@ -407,7 +479,18 @@ pub fn assemble(
                 .iter()
                 .filter(|c| Class::of(c.question.kind) == Class::Open)
                 .count();
-            (objective, open)
+            // Most slots are objective: their levels decide, unless the skill has none.
+            let main = if objective > 0 {
+                Class::Objective
+            } else {
+                Class::Open
+            };
+            let levels: BTreeSet<Difficulty> = pool
+                .iter()
+                .filter(|c| Class::of(c.question.kind) == main)
+                .map(|c| c.question.difficulty)
+                .collect();
+            (objective, open, levels.into_iter().collect())
         })
         .collect();
     let weights: Vec<f32> = skills
@@ -415,13 +498,14 @@ pub fn assemble(
         .map(|s| if s.required { 2.0 } else { 1.0 })
         .collect();
     let quotas = apportion(target, &weights, true);
+    let mut mixer = Mixer::new(seniority);
     let mut per_skill: Vec<Vec<Slot>> = quotas
         .iter()
         .zip(&counts)
         .enumerate()
-        .map(|(skill, (quota, (objective, open)))| {
+        .map(|(skill, (quota, (objective, open, levels)))| {
             let quota = (*quota).min(objective + open);
-            skill_slots(skill, quota, *objective, *open, seniority)
+            skill_slots(skill, quota, (*objective, *open), levels, &mut mixer)
         })
         .collect();
     let mut coding = slots;
@@ -461,18 +545,18 @@ pub fn assemble(
             Some((skill, index)) => {
                 per_skill[skill].remove(index);
             }
-            // Every skill is down to one slot: make the longest of them an easier, shorter
-            // one of the levels the seniority allows; then give up the coding slots; only then
-            // drop the least important skills.
+            // Every skill is down to one slot: make the longest of them a level easier and
+            // shorter, never below what the seniority is mostly tested at; then give up the
+            // coding slots; only then drop the least important skills.
             None => {
-                let easiest = allowed_levels.iter().min().copied();
+                let floor = shortening_floor(seniority);
                 let longest = per_skill
                     .iter_mut()
                     .flatten()
-                    .filter(|s| Some(s.difficulty) != easiest)
-                    .max_by_key(|s| s.seconds());
-                match (longest, easiest) {
-                    (Some(slot), Some(easiest)) => slot.difficulty = easiest,
+                    .filter(|s| s.difficulty > floor)
+                    .max_by_key(|s| (s.seconds(), s.difficulty));
+                match longest {
+                    Some(slot) => slot.difficulty = one_easier(slot.difficulty),
                     _ if !coding.is_empty() => coding.clear(),
                     _ => match per_skill.iter_mut().rev().find(|s| !s.is_empty()) {
                         Some(slots) => slots.clear(),
@@ -491,6 +575,7 @@ pub fn assemble(
         seed: request.seed,
         allowed_types: &type_allowed,
         allowed_levels: &allowed_levels,
+        floor: shortening_floor(seniority),
         language: options.language.as_deref(),
     };
     let fill = |slot: &Slot, used: &mut HashSet<String>| -> Option<Question> {
@@ -632,13 +717,31 @@ mod tests {
     fn a_skill_gets_an_open_slot_when_it_has_three_or_its_objective_questions_run_out() {
         let classes = |slots: Vec<Slot>| slots.iter().map(|s| s.class).collect::<Vec<_>>();
         assert_eq!(
-            classes(skill_slots(0, 2, 10, 3, Seniority::Mid)),
+            classes(skill_slots(
+                0,
+                2,
+                (10, 3),
+                &[],
+                &mut Mixer::new(Seniority::Mid)
+            )),
             vec![Class::Objective; 2]
         );
-        let three = classes(skill_slots(0, 3, 10, 3, Seniority::Mid));
+        let three = classes(skill_slots(
+            0,
+            3,
+            (10, 3),
+            &[],
+            &mut Mixer::new(Seniority::Mid),
+        ));
         assert_eq!(three.iter().filter(|c| **c == Class::Open).count(), 1);
         assert_eq!(
-            classes(skill_slots(0, 2, 0, 3, Seniority::Senior)),
+            classes(skill_slots(
+                0,
+                2,
+                (0, 3),
+                &[],
+                &mut Mixer::new(Seniority::Senior)
+            )),
             vec![Class::Open; 2]
         );
     }

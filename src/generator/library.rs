@@ -13,7 +13,7 @@ use tantivy::{doc, Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 use super::taxonomy::Taxonomy;
 
 /// The library files, compiled into the binary so it runs from anywhere.
-pub const PARTS: [(&str, &str); 24] = [
+pub const PARTS: [(&str, &str); 28] = [
     (
         "part1.json",
         include_str!("../../data/questions/part1.json"),
@@ -82,6 +82,22 @@ pub const PARTS: [(&str, &str); 24] = [
     (
         "new11.json",
         include_str!("../../data/questions/new11.json"),
+    ),
+    (
+        "deep1.json",
+        include_str!("../../data/questions/deep1.json"),
+    ),
+    (
+        "deep2.json",
+        include_str!("../../data/questions/deep2.json"),
+    ),
+    (
+        "deep3.json",
+        include_str!("../../data/questions/deep3.json"),
+    ),
+    (
+        "deep4.json",
+        include_str!("../../data/questions/deep4.json"),
     ),
 ];
 
