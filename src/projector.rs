@@ -11,10 +11,9 @@ use std::future::Future;
 
 use tokio::sync::{watch, Notify};
 
-use crate::event_log::{DecodedEvent, LogConnection, WritePool};
-use crate::read_models::{ReadModelChanges, ReadModelStore};
-use crate::store::Db;
-use crate::with_pool;
+use crate::event_log::DecodedEvent;
+use crate::read_models::{self, ReadModelChanges};
+use crate::store::{checkpoints, event_log, Db};
 
 /// The checkpoint name of the read-model subscription.
 pub const READ_MODELS: &str = "read_models";
@@ -78,35 +77,33 @@ pub struct BatchOutcome {
 /// Applies the events after the checkpoint (up to a batch) and moves the checkpoint, in one
 /// transaction. Returns how many events it applied.
 pub async fn apply_next_batch(db: &Db) -> anyhow::Result<BatchOutcome> {
-    with_pool!(db, |pool| {
-        let mut tx = pool.begin_write().await?;
-        let checkpoint = tx.lock_checkpoint(READ_MODELS).await?;
-        let stored = tx.events_after(checkpoint, BATCH_SIZE).await?;
-        let Some(last) = stored.last().map(|event| event.cursor()) else {
-            tx.rollback().await?;
-            return Ok(BatchOutcome::default());
-        };
-        let events = stored
-            .into_iter()
-            .map(DecodedEvent::decode)
-            .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut tx = db.begin_write().await?;
+    let checkpoint = checkpoints::lock(&mut tx, READ_MODELS).await?;
+    let stored = event_log::read_after(&mut tx, checkpoint, BATCH_SIZE).await?;
+    let Some(last) = stored.last().map(|event| event.cursor()) else {
+        tx.rollback().await?;
+        return Ok(BatchOutcome::default());
+    };
+    let events = stored
+        .into_iter()
+        .map(DecodedEvent::decode)
+        .collect::<anyhow::Result<Vec<_>>>()?;
 
-        let mut changes = ReadModelChanges::default();
-        let jobs: BTreeSet<&str> = events.iter().map(|e| e.stored.job_id.as_str()).collect();
-        for job_id in jobs {
-            if let Some(status) = tx.load_status(job_id).await? {
-                changes.statuses.insert(job_id.to_owned(), status);
-            }
+    let mut changes = ReadModelChanges::default();
+    let jobs: BTreeSet<&str> = events.iter().map(|e| e.stored.job_id.as_str()).collect();
+    for job_id in jobs {
+        if let Some(status) = read_models::load_status(&mut tx, job_id).await? {
+            changes.statuses.insert(job_id.to_owned(), status);
         }
-        for event in &events {
-            changes.apply(event);
-        }
-        tx.save_changes(&changes).await?;
-        tx.save_checkpoint(READ_MODELS, last).await?;
-        tx.commit().await?;
-        Ok(BatchOutcome {
-            events: events.len(),
-            queued_jobs: changes.queued.len(),
-        })
+    }
+    for event in &events {
+        changes.apply(event);
+    }
+    read_models::save_changes(&mut tx, &changes).await?;
+    checkpoints::save(&mut tx, READ_MODELS, last).await?;
+    tx.commit().await?;
+    Ok(BatchOutcome {
+        events: events.len(),
+        queued_jobs: changes.queued.len(),
     })
 }

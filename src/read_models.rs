@@ -1,14 +1,13 @@
 //! The stored read models: folding a batch of events into them, and reading them back.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
 
 use assessment_domain::TaskExecutionEvent;
 use assessment_projections::{AssessmentRecord, TaskStatus};
 
 use crate::event_log::{self, DecodedEvent};
-use crate::store::Db;
-use crate::with_pool;
+use crate::store::views::{self, AssessmentRow, StatusRow};
+use crate::store::{Db, Tx};
 
 /// A job that entered the queue, for the worker.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,157 +58,59 @@ impl ReadModelChanges {
     }
 }
 
-/// Reading and writing the read models on one connection of either backend, so a
-/// subscription writes them in the transaction that moves its checkpoint.
-pub trait ReadModelStore: Send {
-    fn load_status(
-        &mut self,
-        job_id: &str,
-    ) -> impl Future<Output = anyhow::Result<Option<TaskStatus>>> + Send;
-
-    /// Writes every status the changes touched, their assessments, and the job queue entries.
-    fn save_changes(
-        &mut self,
-        changes: &ReadModelChanges,
-    ) -> impl Future<Output = anyhow::Result<()>> + Send;
-
-    /// Empties both views (for a rebuild in the same transaction).
-    fn clear_views(&mut self) -> impl Future<Output = anyhow::Result<()>> + Send;
-
-    /// Every stored status and assessment, as of this connection's transaction.
-    fn all_views(
-        &mut self,
-    ) -> impl Future<
-        Output = anyhow::Result<(
-            BTreeMap<String, TaskStatus>,
-            BTreeMap<String, AssessmentRecord>,
-        )>,
-    > + Send;
+/// A job's stored status, in a subscription's transaction.
+pub async fn load_status(tx: &mut Tx, job_id: &str) -> anyhow::Result<Option<TaskStatus>> {
+    views::status_in(tx, job_id)
+        .await?
+        .map(status_from_row)
+        .transpose()
 }
 
-macro_rules! read_model_store {
-    ($connection:ty) => {
-        impl ReadModelStore for $connection {
-            async fn load_status(&mut self, job_id: &str) -> anyhow::Result<Option<TaskStatus>> {
-                let row: Option<(String, i64, String)> = sqlx::query_as(
-                    "SELECT organization_id, last_position, view FROM task_status_view
-                     WHERE job_id = $1",
-                )
-                .bind(job_id)
-                .fetch_optional(&mut *self)
-                .await?;
-                row.map(status_from_row).transpose()
-            }
-
-            async fn save_changes(&mut self, changes: &ReadModelChanges) -> anyhow::Result<()> {
-                for job_id in &changes.touched {
-                    let status = &changes.statuses[job_id];
-                    sqlx::query(
-                        "INSERT INTO task_status_view (job_id, organization_id, last_position, view)
-                         VALUES ($1, $2, $3, $4)
-                         ON CONFLICT (job_id) DO UPDATE
-                         SET last_position = excluded.last_position, view = excluded.view",
-                    )
-                    .bind(job_id)
-                    .bind(&status.organization_id)
-                    .bind(status.last_position)
-                    .bind(serde_json::to_string(&status.view)?)
-                    .execute(&mut *self)
-                    .await?;
-                }
-                for (assessment_id, record) in &changes.assessments {
-                    sqlx::query(
-                        "INSERT INTO assessment_view
-                             (assessment_id, organization_id, job_id, info, questions)
-                         VALUES ($1, $2, $3, $4, $5)
-                         ON CONFLICT (assessment_id) DO UPDATE
-                         SET info = excluded.info, questions = excluded.questions",
-                    )
-                    .bind(assessment_id)
-                    .bind(&record.organization_id)
-                    .bind(&record.job_id)
-                    .bind(serde_json::to_string(&record.info)?)
-                    .bind(serde_json::to_string(&record.questions)?)
-                    .execute(&mut *self)
-                    .await?;
-                }
-                for job in &changes.queued {
-                    sqlx::query(
-                        "INSERT INTO job_queue (job_id, organization_id, position, state)
-                         VALUES ($1, $2, $3, 'pending') ON CONFLICT (job_id) DO NOTHING",
-                    )
-                    .bind(&job.job_id)
-                    .bind(&job.organization_id)
-                    .bind(job.position)
-                    .execute(&mut *self)
-                    .await?;
-                }
-                for job_id in &changes.ended {
-                    sqlx::query(
-                        "UPDATE job_queue SET state = 'done', lease_owner = NULL,
-                         lease_expires_ms = NULL WHERE job_id = $1",
-                    )
-                    .bind(job_id)
-                    .execute(&mut *self)
-                    .await?;
-                }
-                Ok(())
-            }
-
-            async fn all_views(
-                &mut self,
-            ) -> anyhow::Result<(
-                BTreeMap<String, TaskStatus>,
-                BTreeMap<String, AssessmentRecord>,
-            )> {
-                let statuses: Vec<(String, String, i64, String)> = sqlx::query_as(
-                    "SELECT job_id, organization_id, last_position, view FROM task_status_view",
-                )
-                .fetch_all(&mut *self)
-                .await?;
-                let assessments: Vec<(String, String, String, String, String)> = sqlx::query_as(
-                    "SELECT assessment_id, organization_id, job_id, info, questions
-                     FROM assessment_view",
-                )
-                .fetch_all(&mut *self)
-                .await?;
-                Ok((statuses_by_job(statuses)?, assessments_by_id(assessments)?))
-            }
-
-            async fn clear_views(&mut self) -> anyhow::Result<()> {
-                sqlx::query("DELETE FROM task_status_view")
-                    .execute(&mut *self)
-                    .await?;
-                sqlx::query("DELETE FROM assessment_view")
-                    .execute(&mut *self)
-                    .await?;
-                Ok(())
-            }
-        }
-    };
+/// Writes every status the changes touched, their assessments, and the job queue entries.
+pub async fn save_changes(tx: &mut Tx, changes: &ReadModelChanges) -> anyhow::Result<()> {
+    for job_id in &changes.touched {
+        let status = &changes.statuses[job_id];
+        let row = StatusRow {
+            job_id: job_id.clone(),
+            organization_id: status.organization_id.clone(),
+            last_position: status.last_position,
+            view: serde_json::to_string(&status.view)?,
+        };
+        views::upsert_status(tx, &row).await?;
+    }
+    for (assessment_id, record) in &changes.assessments {
+        let row = AssessmentRow {
+            assessment_id: assessment_id.clone(),
+            organization_id: record.organization_id.clone(),
+            job_id: record.job_id.clone(),
+            info: serde_json::to_string(&record.info)?,
+            questions: serde_json::to_string(&record.questions)?,
+        };
+        views::upsert_assessment(tx, &row).await?;
+    }
+    for job in &changes.queued {
+        views::enqueue_job(tx, &job.job_id, &job.organization_id, job.position).await?;
+    }
+    for job_id in &changes.ended {
+        views::finish_job(tx, job_id).await?;
+    }
+    Ok(())
 }
 
-read_model_store!(sqlx::PgConnection);
-read_model_store!(sqlx::SqliteConnection);
-
-pub(crate) fn status_from_row(
-    (organization_id, last_position, view): (String, i64, String),
-) -> anyhow::Result<TaskStatus> {
+pub(crate) fn status_from_row(row: StatusRow) -> anyhow::Result<TaskStatus> {
     Ok(TaskStatus {
-        organization_id,
-        last_position,
-        view: serde_json::from_str(&view)?,
+        organization_id: row.organization_id,
+        last_position: row.last_position,
+        view: serde_json::from_str(&row.view)?,
     })
 }
 
-pub(crate) fn assessment_from_row(
-    (organization_id, job_id, info, questions): (String, String, String, String),
-) -> anyhow::Result<AssessmentRecord> {
+pub(crate) fn assessment_from_row(row: AssessmentRow) -> anyhow::Result<AssessmentRecord> {
     Ok(AssessmentRecord {
-        organization_id,
-        job_id,
-        info: serde_json::from_str(&info)?,
-        questions: serde_json::from_str(&questions)?,
+        organization_id: row.organization_id,
+        job_id: row.job_id,
+        info: serde_json::from_str(&row.info)?,
+        questions: serde_json::from_str(&row.questions)?,
     })
 }
 
@@ -221,15 +122,7 @@ pub async fn task_status(
     job_id: &str,
     organization_id: &str,
 ) -> anyhow::Result<Option<TaskStatus>> {
-    let row: Option<(String, i64, String)> = with_pool!(db, |pool| {
-        sqlx::query_as(
-            "SELECT organization_id, last_position, view FROM task_status_view WHERE job_id = $1",
-        )
-        .bind(job_id)
-        .fetch_optional(pool)
-        .await?
-    });
-    let status = match row {
+    let status = match views::status(db, job_id).await? {
         Some(row) => Some(status_from_row(row)?),
         None => {
             let events = event_log::load_job(db, job_id).await?;
@@ -245,44 +138,29 @@ pub async fn assessment(
     assessment_id: &str,
     organization_id: &str,
 ) -> anyhow::Result<Option<AssessmentRecord>> {
-    let row: Option<(String, String, String, String)> = with_pool!(db, |pool| {
-        sqlx::query_as(
-            "SELECT organization_id, job_id, info, questions FROM assessment_view
-             WHERE assessment_id = $1 AND organization_id = $2",
-        )
-        .bind(assessment_id)
-        .bind(organization_id)
-        .fetch_optional(pool)
+    views::assessment(db, assessment_id, organization_id)
         .await?
-    });
-    row.map(assessment_from_row).transpose()
+        .map(assessment_from_row)
+        .transpose()
 }
 
-type StatusRow = (String, String, i64, String);
-type AssessmentRow = (String, String, String, String, String);
-
-fn statuses_by_job(rows: Vec<StatusRow>) -> anyhow::Result<BTreeMap<String, TaskStatus>> {
-    rows.into_iter()
-        .map(|(job_id, organization_id, last_position, view)| {
-            Ok((
-                job_id,
-                status_from_row((organization_id, last_position, view))?,
-            ))
-        })
-        .collect()
-}
-
-fn assessments_by_id(
-    rows: Vec<AssessmentRow>,
-) -> anyhow::Result<BTreeMap<String, AssessmentRecord>> {
-    rows.into_iter()
-        .map(|(id, organization_id, job_id, info, questions)| {
-            Ok((
-                id,
-                assessment_from_row((organization_id, job_id, info, questions))?,
-            ))
-        })
-        .collect()
+/// Every stored status (by job id) and assessment (by id), as `tx` sees them.
+pub async fn all_views_in(
+    tx: &mut Tx,
+) -> anyhow::Result<(
+    BTreeMap<String, TaskStatus>,
+    BTreeMap<String, AssessmentRecord>,
+)> {
+    let (statuses, assessments) = views::all(tx).await?;
+    let statuses = statuses
+        .into_iter()
+        .map(|row| Ok((row.job_id.clone(), status_from_row(row)?)))
+        .collect::<anyhow::Result<_>>()?;
+    let assessments = assessments
+        .into_iter()
+        .map(|row| Ok((row.assessment_id.clone(), assessment_from_row(row)?)))
+        .collect::<anyhow::Result<_>>()?;
+    Ok((statuses, assessments))
 }
 
 /// Every stored status (by job id) and assessment (by id).
@@ -292,8 +170,8 @@ pub async fn all_views(
     BTreeMap<String, TaskStatus>,
     BTreeMap<String, AssessmentRecord>,
 )> {
-    Ok(with_pool!(db, |pool| {
-        let mut conn = pool.acquire().await?;
-        conn.all_views().await?
-    }))
+    let mut tx = db.begin_read().await?;
+    let views = all_views_in(&mut tx).await?;
+    tx.rollback().await?;
+    Ok(views)
 }

@@ -5,12 +5,11 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::process::ExitCode;
 
-use crate::event_log::WritePool;
-use crate::event_log::{self, Cursor, DecodedEvent, LogConnection};
+use crate::event_log::{self, Cursor, DecodedEvent};
 use crate::projector::READ_MODELS;
-use crate::read_models::{ReadModelChanges, ReadModelStore};
+use crate::read_models::{self, ReadModelChanges};
 use crate::store::Db;
-use crate::with_pool;
+use crate::store::{self, checkpoints, Tx};
 
 const PAGE: i64 = 1_000;
 /// How long a one-shot replay waits for in-flight transactions to finish.
@@ -42,14 +41,11 @@ fn differences<V: PartialEq + Debug>(
 /// move the views while they are compared.
 pub async fn verify(db: &Db) -> anyhow::Result<Vec<String>> {
     event_log::wait_until_readable(db, HORIZON_WAIT).await?;
-    let (rebuilt, (statuses, assessments)) = with_pool!(db, |pool| {
-        let mut tx = pool.begin_write().await?;
-        let until = tx.lock_checkpoint(READ_MODELS).await?;
-        let rebuilt = fold_log(&mut *tx, Some(until)).await?.0;
-        let stored = tx.all_views().await?;
-        tx.rollback().await?;
-        (rebuilt, stored)
-    });
+    let mut tx = db.begin_write().await?;
+    let until = checkpoints::lock(&mut tx, READ_MODELS).await?;
+    let rebuilt = fold_log(&mut tx, Some(until)).await?.0;
+    let (statuses, assessments) = read_models::all_views_in(&mut tx).await?;
+    tx.rollback().await?;
     let mut found = differences("task execution", &statuses, &rebuilt.statuses);
     found.extend(differences(
         "assessment",
@@ -61,15 +57,15 @@ pub async fn verify(db: &Db) -> anyhow::Result<Vec<String>> {
 
 /// Folds the log from the start (up to `until`, if given) into fresh read models; also returns
 /// the cursor of the last event folded.
-async fn fold_log<C: LogConnection>(
-    conn: &mut C,
+async fn fold_log(
+    tx: &mut Tx,
     until: Option<Cursor>,
 ) -> anyhow::Result<(ReadModelChanges, Cursor, usize)> {
     let mut changes = ReadModelChanges::default();
     let mut cursor = Cursor::default();
     let mut applied = 0;
     loop {
-        let page = conn.events_after(cursor, PAGE).await?;
+        let page = store::event_log::read_after(tx, cursor, PAGE).await?;
         let Some(last) = page.last().map(|e| e.cursor()) else {
             return Ok((changes, cursor, applied));
         };
@@ -90,16 +86,14 @@ async fn fold_log<C: LogConnection>(
 /// see the old views until the commit, the live subscription waits and goes on from the end).
 pub async fn rebuild_in_place(db: &Db) -> anyhow::Result<usize> {
     event_log::wait_until_readable(db, HORIZON_WAIT).await?;
-    with_pool!(db, |pool| {
-        let mut tx = pool.begin_write().await?;
-        tx.lock_checkpoint(READ_MODELS).await?;
-        let (changes, cursor, applied) = fold_log(&mut *tx, None).await?;
-        tx.clear_views().await?;
-        tx.save_changes(&changes).await?;
-        tx.save_checkpoint(READ_MODELS, cursor).await?;
-        tx.commit().await?;
-        Ok(applied)
-    })
+    let mut tx = db.begin_write().await?;
+    checkpoints::lock(&mut tx, READ_MODELS).await?;
+    let (changes, cursor, applied) = fold_log(&mut tx, None).await?;
+    store::views::clear(&mut tx).await?;
+    read_models::save_changes(&mut tx, &changes).await?;
+    checkpoints::save(&mut tx, READ_MODELS, cursor).await?;
+    tx.commit().await?;
+    Ok(applied)
 }
 
 pub async fn run(db: &Db, verify_only: bool) -> anyhow::Result<ExitCode> {

@@ -1,11 +1,12 @@
-//! The database behind the service: SQLite (embedded default) or PostgreSQL, chosen by URL.
-//! Storage is moving here, one module per table family, so that one place speaks SQL: the API
-//! keys and the webhook signing secrets have moved; the event log, the views, the job queue and
-//! the webhook outbox still query from their own modules.
+//! The database behind the service: SQLite (embedded default) or PostgreSQL, chosen by URL,
+//! and the SQL that reads and writes it, one module per table family.
 //!
-//! Most queries are written once in SQL both engines accept (`$n` placeholders, text JSON,
-//! `ON CONFLICT` upserts) and run on either pool through [`with_pool!`]; the few that differ
-//! (commit-ordered log reads, row locking) match on [`Db`] themselves.
+//! One mechanism serves both backends: a query is written once and compiled for each pool
+//! ([`with_pool!`]) or transaction ([`Tx`], [`with_tx!`]); the few fragments that differ (row
+//! locks, the writing transaction's id) come from the backend's [`Dialect`], and the
+//! commit-ordered log read and the history import, whose SQL differs more, match on the
+//! backend inside [`event_log`]. Still outside: the job queue's leases (`worker.rs`), the
+//! webhook dispatcher's SQL (`webhooks/delivery.rs`) and the health probe.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -17,7 +18,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{PgPool, SqlitePool};
 
 pub mod api_keys;
+pub mod checkpoints;
+pub mod event_log;
+pub mod views;
 pub mod webhook_secrets;
+pub mod webhook_targets;
 
 /// Where the embedded default keeps its file when `DATABASE_URL` is unset.
 pub const DEFAULT_SQLITE_URL: &str = "sqlite://data/assessments.sqlite";
@@ -39,7 +44,108 @@ macro_rules! with_pool {
     };
 }
 
+/// A transaction on either backend. Store functions that must share one (a subscription's
+/// reads, view writes and checkpoint) take `&mut Tx`.
+pub enum Tx {
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+}
+
+/// Runs the same block on whichever transaction `tx` holds; `$conn` is bound to its
+/// connection (`&mut *$conn` is an executor). The block is compiled once per backend, as with
+/// [`with_pool!`]; what differs between the two is in [`Dialect`].
+#[macro_export]
+macro_rules! with_tx {
+    ($tx:expr, |$conn:ident| $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Postgres(transaction) => {
+                let $conn: &mut sqlx::PgConnection = &mut *transaction;
+                $body
+            }
+            $crate::store::Tx::Sqlite(transaction) => {
+                let $conn: &mut sqlx::SqliteConnection = &mut *transaction;
+                $body
+            }
+        }
+    };
+}
+
+/// The SQL that differs between the backends.
+#[derive(Debug)]
+pub struct Dialect {
+    /// Appended to a SELECT that must lock its row until the transaction ends (SQLite's write
+    /// transaction holds the whole database already).
+    pub lock_row: &'static str,
+    /// The writing transaction's id as a bigint (0 on SQLite, whose order is commit order).
+    pub txid: &'static str,
+    /// The organization an event was recorded for, from its JSON metadata.
+    pub metadata_organization: &'static str,
+    /// Lets an insert set the events' identity column (the position) itself.
+    pub identity_insert: &'static str,
+}
+
+const POSTGRES: Dialect = Dialect {
+    lock_row: " FOR UPDATE",
+    txid: "(txid::text)::bigint",
+    metadata_organization: "metadata->>'organization_id'",
+    identity_insert: " OVERRIDING SYSTEM VALUE",
+};
+
+const SQLITE: Dialect = Dialect {
+    lock_row: "",
+    txid: "0",
+    metadata_organization: "json_extract(metadata, '$.organization_id')",
+    identity_insert: "",
+};
+
+impl Tx {
+    pub fn dialect(&self) -> &'static Dialect {
+        match self {
+            Tx::Postgres(_) => &POSTGRES,
+            Tx::Sqlite(_) => &SQLITE,
+        }
+    }
+
+    pub async fn commit(self) -> sqlx::Result<()> {
+        match self {
+            Tx::Postgres(tx) => tx.commit().await,
+            Tx::Sqlite(tx) => tx.commit().await,
+        }
+    }
+
+    pub async fn rollback(self) -> sqlx::Result<()> {
+        match self {
+            Tx::Postgres(tx) => tx.rollback().await,
+            Tx::Sqlite(tx) => tx.rollback().await,
+        }
+    }
+}
+
 impl Db {
+    /// A transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so a read-then-write transaction never fails on a stale snapshot.
+    pub async fn begin_write(&self) -> sqlx::Result<Tx> {
+        Ok(match self {
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+        })
+    }
+
+    /// A transaction that only reads.
+    pub async fn begin_read(&self) -> sqlx::Result<Tx> {
+        Ok(match self {
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+        })
+    }
+
+    pub fn dialect(&self) -> &'static Dialect {
+        match self {
+            Db::Postgres(_) => &POSTGRES,
+            Db::Sqlite(_) => &SQLITE,
+        }
+    }
+
     /// Connects to `url` (`postgres://…` or `sqlite://…`), creating a SQLite file and its
     /// folder if needed.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {

@@ -11,10 +11,10 @@ use assessment_projections::webhook_payload;
 use chrono::{SecondsFormat, Utc};
 use tokio::sync::{watch, Notify};
 
-use crate::event_log::{DecodedEvent, LogConnection, WritePool};
+use crate::event_log::DecodedEvent;
 use crate::projector::follow;
-use crate::store::Db;
-use crate::with_pool;
+use crate::store::webhook_targets::{self, NewMessage};
+use crate::store::{checkpoints, event_log, Db};
 
 /// The checkpoint name of the webhook subscription.
 pub const WEBHOOKS: &str = "webhooks";
@@ -30,67 +30,57 @@ pub fn message_id(job_id: &str, sequence: i64) -> String {
 pub async fn apply_next_batch(db: &Db) -> anyhow::Result<(usize, usize)> {
     let now = Utc::now();
     let created_at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
-    with_pool!(db, |pool| {
-        let mut tx = pool.begin_write().await?;
-        let checkpoint = tx.lock_checkpoint(WEBHOOKS).await?;
-        let stored = tx.events_after(checkpoint, BATCH_SIZE).await?;
-        let Some(last) = stored.last().map(|event| event.cursor()) else {
-            tx.rollback().await?;
-            return Ok((0, 0));
-        };
-        let read = stored.len();
-        let mut targets: HashMap<String, Option<(String, bool)>> = HashMap::new();
-        let mut queued = 0;
-        for stored in stored {
-            let decoded = DecodedEvent::decode(stored)?;
-            let job_id = decoded.stored.job_id.clone();
-            if let TaskExecutionEvent::JobRequested(requested) = &decoded.event {
-                if let Some(url) = &requested.notification_url {
-                    tx.add_webhook_target(
-                        &job_id,
-                        &requested.organization_id,
-                        requested.api_key_id.as_deref(),
-                        url,
-                    )
-                    .await?;
-                }
-            }
-            if !targets.contains_key(&job_id) {
-                let target: Option<(String, i32)> = sqlx::query_as(
-                    "SELECT organization_id, gone FROM webhook_targets WHERE job_id = $1",
+    let mut tx = db.begin_write().await?;
+    let checkpoint = checkpoints::lock(&mut tx, WEBHOOKS).await?;
+    let stored = event_log::read_after(&mut tx, checkpoint, BATCH_SIZE).await?;
+    let Some(last) = stored.last().map(|event| event.cursor()) else {
+        tx.rollback().await?;
+        return Ok((0, 0));
+    };
+    let read = stored.len();
+    let mut targets: HashMap<String, Option<(String, bool)>> = HashMap::new();
+    let mut queued = 0;
+    for stored in stored {
+        let decoded = DecodedEvent::decode(stored)?;
+        let job_id = decoded.stored.job_id.clone();
+        if let TaskExecutionEvent::JobRequested(requested) = &decoded.event {
+            if let Some(url) = &requested.notification_url {
+                webhook_targets::add(
+                    &mut tx,
+                    &job_id,
+                    &requested.organization_id,
+                    requested.api_key_id.as_deref(),
+                    url,
                 )
-                .bind(&job_id)
-                .fetch_optional(&mut *tx)
                 .await?;
-                targets.insert(job_id.clone(), target.map(|(org, gone)| (org, gone != 0)));
             }
-            let Some(Some((organization_id, gone))) = targets.get(&job_id) else {
-                continue;
-            };
-            let payload = webhook_payload(&job_id, &decoded.event);
-            let sequence = decoded.stored.sequence;
-            let done = sqlx::query(
-                "INSERT INTO webhook_messages
-                     (id, job_id, organization_id, sequence, payload, state, next_attempt_ms, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(message_id(&job_id, sequence))
-            .bind(&job_id)
-            .bind(organization_id)
-            .bind(sequence)
-            .bind(payload.to_string())
-            .bind(if *gone { "cancelled" } else { "pending" })
-            .bind(now.timestamp_millis())
-            .bind(&created_at)
-            .execute(&mut *tx)
-            .await?;
-            queued += done.rows_affected() as usize;
         }
-        tx.save_checkpoint(WEBHOOKS, last).await?;
-        tx.commit().await?;
-        Ok((read, queued))
-    })
+        if !targets.contains_key(&job_id) {
+            let target = webhook_targets::find(&mut tx, &job_id).await?;
+            targets.insert(job_id.clone(), target);
+        }
+        let Some(Some((organization_id, gone))) = targets.get(&job_id) else {
+            continue;
+        };
+        let payload = webhook_payload(&job_id, &decoded.event).to_string();
+        let id = message_id(&job_id, decoded.stored.sequence);
+        let message = NewMessage {
+            id: &id,
+            job_id: &job_id,
+            organization_id,
+            sequence: decoded.stored.sequence,
+            payload: &payload,
+            state: if *gone { "cancelled" } else { "pending" },
+            next_attempt_ms: now.timestamp_millis(),
+            created_at: &created_at,
+        };
+        if webhook_targets::queue_message(&mut tx, &message).await? {
+            queued += 1;
+        }
+    }
+    checkpoints::save(&mut tx, WEBHOOKS, last).await?;
+    tx.commit().await?;
+    Ok((read, queued))
 }
 
 /// Follows the log into the outbox, waking the dispatcher when messages were queued.

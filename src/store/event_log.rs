@@ -1,0 +1,274 @@
+//! The `events` table, read in commit order. cqrs-es writes it (postgres-es, sqlite-es); this
+//! module reads it for the durable subscriptions, the feed, replay and export, and imports
+//! exported histories.
+//!
+//! PostgreSQL assigns positions at insert, so a transaction that inserts early and commits late
+//! would slip in behind a reader that ordered by position alone. Readers there order by
+//! (writing transaction id, position) and read only transactions older than every one still
+//! running. SQLite has one writer at a time, so its position order is commit order.
+
+use assessment_domain::TaskExecution;
+use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
+use serde_json::Value;
+use sqlx::{Postgres, QueryBuilder, Sqlite};
+
+use super::{Db, Tx};
+use crate::{with_pool, with_tx};
+
+/// One row of the events table.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredEvent {
+    pub position: i64,
+    /// The writing transaction (PostgreSQL); 0 on SQLite.
+    pub txid: i64,
+    #[sqlx(rename = "aggregate_id")]
+    pub job_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: Value,
+    pub metadata: Value,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A place in the commit-ordered log: everything at or before it has been read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cursor {
+    pub txid: i64,
+    pub position: i64,
+}
+
+impl Cursor {
+    /// The cursor as clients see it: opaque, but stable.
+    pub fn encode(self) -> String {
+        format!("{}-{}", self.txid, self.position)
+    }
+
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let (txid, position) = text.split_once('-')?;
+        Some(Cursor {
+            txid: txid.parse().ok().filter(|t: &i64| *t >= 0)?,
+            position: position.parse().ok().filter(|p: &i64| *p >= 0)?,
+        })
+    }
+}
+
+/// Which events a log read returns besides "after the cursor"; the default is all of them.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    /// Only events recorded for this owner (from the event metadata).
+    pub organization_id: Option<String>,
+    pub event_type: Option<String>,
+    pub job_id: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+fn columns(db_dialect: &super::Dialect) -> String {
+    format!(
+        "position, {} AS txid, aggregate_id, sequence, event_type, event_version, payload, \
+         metadata, recorded_at",
+        db_dialect.txid
+    )
+}
+
+/// Up to `limit` events after `after` that `filter` lets through, in commit order, never
+/// skipping one that commits later with a lower position.
+pub async fn read_matching(
+    tx: &mut Tx,
+    after: Cursor,
+    limit: i64,
+    filter: &LogFilter,
+) -> sqlx::Result<Vec<StoredEvent>> {
+    let columns = columns(tx.dialect());
+    let organization = tx.dialect().metadata_organization;
+    // The same query for both backends but for the cursor condition, the time encoding and
+    // the order (see the module documentation).
+    macro_rules! read {
+        ($conn:ident, $database:ty, $after:expr, $time:expr, $order:literal) => {{
+            let mut query = QueryBuilder::<$database>::new(format!(
+                "SELECT {columns} FROM events WHERE aggregate_type = "
+            ));
+            query.push_bind(TaskExecution::TYPE);
+            $after(&mut query);
+            if let Some(organization_id) = &filter.organization_id {
+                query.push(format!(" AND {organization} = "));
+                query.push_bind(organization_id);
+            }
+            if let Some(event_type) = &filter.event_type {
+                query.push(" AND event_type = ").push_bind(event_type);
+            }
+            if let Some(job_id) = &filter.job_id {
+                query.push(" AND aggregate_id = ").push_bind(job_id);
+            }
+            if let Some(from) = filter.from {
+                query.push(" AND recorded_at >= ").push_bind($time(from));
+            }
+            if let Some(to) = filter.to {
+                query.push(" AND recorded_at <= ").push_bind($time(to));
+            }
+            query.push($order).push_bind(limit);
+            query.build_query_as().fetch_all(&mut **$conn).await
+        }};
+    }
+    match tx {
+        Tx::Postgres(conn) => read!(
+            conn,
+            Postgres,
+            |query: &mut QueryBuilder<Postgres>| {
+                query.push(" AND txid < pg_snapshot_xmin(pg_current_snapshot()) AND (txid > ((");
+                query.push_bind(after.txid);
+                query.push("::bigint)::text)::xid8 OR (txid = ((");
+                query.push_bind(after.txid);
+                query.push("::bigint)::text)::xid8 AND position > ");
+                query.push_bind(after.position);
+                query.push("))");
+            },
+            |at: DateTime<Utc>| at,
+            " ORDER BY txid, position LIMIT "
+        ),
+        Tx::Sqlite(conn) => read!(
+            conn,
+            Sqlite,
+            |query: &mut QueryBuilder<Sqlite>| {
+                query.push(" AND position > ").push_bind(after.position);
+            },
+            sqlite_time,
+            " ORDER BY position LIMIT "
+        ),
+    }
+}
+
+/// SQLite keeps `recorded_at` as text in one fixed format, so text order is time order.
+pub fn sqlite_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// Up to `limit` events after `after`, in commit order.
+pub async fn read_after(tx: &mut Tx, after: Cursor, limit: i64) -> sqlx::Result<Vec<StoredEvent>> {
+    read_matching(tx, after, limit, &LogFilter::default()).await
+}
+
+/// One job's events, oldest first.
+pub async fn job_events(db: &Db, job_id: &str) -> sqlx::Result<Vec<StoredEvent>> {
+    let sql = format!(
+        "SELECT {} FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
+        columns(db.dialect())
+    );
+    with_pool!(db, |pool| {
+        sqlx::query_as(&sql)
+            .bind(TaskExecution::TYPE)
+            .bind(job_id)
+            .fetch_all(pool)
+            .await
+    })
+}
+
+/// How many events the store holds (in this transaction's view).
+pub async fn count(tx: &mut Tx) -> sqlx::Result<i64> {
+    with_tx!(tx, |conn| {
+        sqlx::query_scalar("SELECT COUNT(*) FROM events")
+            .fetch_one(&mut *conn)
+            .await
+    })
+}
+
+/// Waits (up to `limit`) until every event committed so far can be read in commit order. On
+/// PostgreSQL a reader sees only transactions older than every one still running anywhere in
+/// the cluster, so a one-shot reader (replay, export) first waits for that horizon to pass the
+/// newest committed event; the live subscriptions simply read it on a later turn.
+pub async fn wait_until_readable(db: &Db, limit: std::time::Duration) -> anyhow::Result<()> {
+    let Db::Postgres(pool) = db else {
+        return Ok(());
+    };
+    let newest: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX((txid::text)::bigint), 0) FROM events")
+            .fetch_one(pool)
+            .await?;
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let horizon: i64 =
+            sqlx::query_scalar("SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")
+                .fetch_one(pool)
+                .await?;
+        if horizon > newest {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            anyhow::bail!(
+                "a long-running transaction (older than transaction {newest}) holds back the \
+                 log; end it and try again"
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// An event as exported, to be imported with its position and time.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ExportedEvent {
+    pub position: i64,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: Value,
+    pub metadata: Value,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Inserts exported events with their own positions and times (into an empty store), and
+/// returns the cursor of the end of the imported history as this transaction sees it.
+pub async fn import(tx: &mut Tx, events: &[ExportedEvent]) -> sqlx::Result<Cursor> {
+    let insert = format!(
+        "INSERT INTO events (position, aggregate_type, aggregate_id, sequence, event_type,
+             event_version, payload, metadata, recorded_at){}
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        tx.dialect().identity_insert
+    );
+    // The same insert for both backends but for how JSON and time are encoded.
+    macro_rules! insert_all {
+        ($conn:ident, $json:expr, $time:expr) => {
+            for event in events {
+                sqlx::query(&insert)
+                    .bind(event.position)
+                    .bind(&event.aggregate_type)
+                    .bind(&event.aggregate_id)
+                    .bind(event.sequence)
+                    .bind(&event.event_type)
+                    .bind(&event.event_version)
+                    .bind($json(&event.payload))
+                    .bind($json(&event.metadata))
+                    .bind($time(event.recorded_at))
+                    .execute(&mut **$conn)
+                    .await?;
+            }
+        };
+    }
+    match tx {
+        Tx::Postgres(conn) => {
+            insert_all!(conn, |json: &Value| json.clone(), |at: DateTime<Utc>| at);
+            sqlx::query(
+                "SELECT setval(pg_get_serial_sequence('events', 'position'),
+                               GREATEST((SELECT MAX(position) FROM events), 1))",
+            )
+            .execute(&mut **conn)
+            .await?;
+            let (txid, position): (i64, i64) = sqlx::query_as(
+                "SELECT (pg_current_xact_id()::text)::bigint, COALESCE(MAX(position), 0) FROM events",
+            )
+            .fetch_one(&mut **conn)
+            .await?;
+            Ok(Cursor { txid, position })
+        }
+        Tx::Sqlite(conn) => {
+            insert_all!(conn, |json: &Value| json.to_string(), sqlite_time);
+            let position: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
+                .fetch_one(&mut **conn)
+                .await?;
+            Ok(Cursor { txid: 0, position })
+        }
+    }
+}
