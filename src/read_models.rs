@@ -7,7 +7,7 @@ use assessment_projections::{AssessmentRecord, TaskStatus};
 
 use crate::event_log::{self, DecodedEvent};
 use crate::store::views::{self, AssessmentRow, StatusRow};
-use crate::store::{Db, Tx};
+use crate::store::{job_queue, Db, Tx};
 
 /// A job that entered the queue, for the worker.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,10 +89,10 @@ pub async fn save_changes(tx: &mut Tx, changes: &ReadModelChanges) -> anyhow::Re
         views::upsert_assessment(tx, &row).await?;
     }
     for job in &changes.queued {
-        views::enqueue_job(tx, &job.job_id, &job.organization_id, job.position).await?;
+        job_queue::enqueue(tx, &job.job_id, &job.organization_id, job.position).await?;
     }
     for job_id in &changes.ended {
-        views::finish_job(tx, job_id).await?;
+        job_queue::finish(tx, job_id).await?;
     }
     Ok(())
 }

@@ -22,8 +22,7 @@ use crate::commands::CommandBus;
 use crate::event_log;
 use crate::generator::llm::{LlmClient, LlmError};
 use crate::generator::{analysis, assembly, Candidate, Engine, GenerationError, Origin};
-use crate::store::Db;
-use crate::with_pool;
+use crate::store::{job_queue, Db};
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -108,31 +107,13 @@ impl Worker {
     }
 
     async fn claim(&self, owner: &str) -> anyhow::Result<Option<Claim>> {
-        let skip_locked = match self.db {
-            Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-            Db::Sqlite(_) => "",
-        };
-        let sql = format!(
-            "UPDATE job_queue SET lease_owner = $1, lease_expires_ms = $2, attempts = attempts + 1
-             WHERE job_id = (
-                 SELECT job_id FROM job_queue
-                 WHERE state = 'pending' AND (lease_expires_ms IS NULL OR lease_expires_ms < $3)
-                 ORDER BY position LIMIT 1{skip_locked})
-             RETURNING job_id, organization_id, attempts"
-        );
         let now = now_ms();
-        let row: Option<(String, String, i32)> = with_pool!(&self.db, |pool| {
-            sqlx::query_as(&sql)
-                .bind(owner)
-                .bind(now + self.config.lease.as_millis() as i64)
-                .bind(now)
-                .fetch_optional(pool)
-                .await?
-        });
-        Ok(row.map(|(job_id, organization_id, attempts)| Claim {
-            job_id,
-            organization_id,
-            attempts,
+        let until = now + self.config.lease.as_millis() as i64;
+        let claimed = job_queue::claim(&self.db, owner, now, until).await?;
+        Ok(claimed.map(|job| Claim {
+            job_id: job.job_id,
+            organization_id: job.organization_id,
+            attempts: job.attempts,
             owner: owner.to_owned(),
         }))
     }
@@ -146,21 +127,11 @@ impl Worker {
             if renewed_at.elapsed() >= self.config.lease {
                 anyhow::bail!("lease could not be renewed in time");
             }
-            let renewed = with_pool!(&self.db, |pool| {
-                sqlx::query(
-                    "UPDATE job_queue SET lease_expires_ms = $3
-                     WHERE job_id = $1 AND lease_owner = $2 AND state = 'pending'",
-                )
-                .bind(&claim.job_id)
-                .bind(&claim.owner)
-                .bind(now_ms() + self.config.lease.as_millis() as i64)
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected())
-            });
+            let until = now_ms() + self.config.lease.as_millis() as i64;
+            let renewed = job_queue::renew(&self.db, &claim.job_id, &claim.owner, until).await;
             match renewed {
-                Ok(0) => anyhow::bail!("lease lost"),
-                Ok(_) => renewed_at = tokio::time::Instant::now(),
+                Ok(false) => anyhow::bail!("lease lost"),
+                Ok(true) => renewed_at = tokio::time::Instant::now(),
                 Err(error) => {
                     tracing::warn!(%error, job_id = %claim.job_id, "lease renewal failed")
                 }
@@ -175,17 +146,8 @@ impl Worker {
         };
         match outcome {
             Ok(()) => {
-                let released = with_pool!(&self.db, |pool| {
-                    sqlx::query(
-                        "UPDATE job_queue SET state = 'done', lease_owner = NULL,
-                         lease_expires_ms = NULL WHERE job_id = $1 AND lease_owner = $2",
-                    )
-                    .bind(&claim.job_id)
-                    .bind(&claim.owner)
-                    .execute(pool)
-                    .await
-                    .map(|done| done.rows_affected())
-                });
+                let released =
+                    job_queue::release_finished(&self.db, &claim.job_id, &claim.owner).await;
                 if let Err(error) = released {
                     // The read-model subscription marks the job done from its terminal event.
                     tracing::warn!(%error, job_id = %claim.job_id, "releasing a finished job failed");
@@ -483,17 +445,7 @@ impl RunningWorkers {
         for task in self.tasks {
             let _ = task.await;
         }
-        let released = with_pool!(&self.worker.db, |pool| {
-            sqlx::query(
-                "UPDATE job_queue SET lease_owner = NULL, lease_expires_ms = NULL,
-                     attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
-                 WHERE state = 'pending' AND lease_owner LIKE $1",
-            )
-            .bind(format!("{}/%", self.worker.instance))
-            .execute(pool)
-            .await
-            .map(|done| done.rows_affected())
-        });
+        let released = job_queue::release_instance(&self.worker.db, &self.worker.instance).await;
         match released {
             Ok(count) if count > 0 => {
                 tracing::info!(count, "released the leases of interrupted jobs")

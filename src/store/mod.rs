@@ -20,6 +20,7 @@ use sqlx::{PgPool, SqlitePool};
 pub mod api_keys;
 pub mod checkpoints;
 pub mod event_log;
+pub mod job_queue;
 pub mod views;
 pub mod webhook_secrets;
 pub mod webhook_targets;
@@ -82,6 +83,9 @@ pub struct Dialect {
     pub metadata_organization: &'static str,
     /// Lets an insert set the events' identity column (the position) itself.
     pub identity_insert: &'static str,
+    /// Appended to the subquery that picks a job to claim, so concurrent claimers pass over
+    /// each other's rows (SQLite has one writer at a time).
+    pub skip_locked: &'static str,
 }
 
 const POSTGRES: Dialect = Dialect {
@@ -89,6 +93,7 @@ const POSTGRES: Dialect = Dialect {
     txid: "(txid::text)::bigint",
     metadata_organization: "metadata->>'organization_id'",
     identity_insert: " OVERRIDING SYSTEM VALUE",
+    skip_locked: " FOR UPDATE SKIP LOCKED",
 };
 
 const SQLITE: Dialect = Dialect {
@@ -96,6 +101,7 @@ const SQLITE: Dialect = Dialect {
     txid: "0",
     metadata_organization: "json_extract(metadata, '$.organization_id')",
     identity_insert: "",
+    skip_locked: "",
 };
 
 impl Tx {

@@ -119,38 +119,3 @@ pub async fn clear(tx: &mut Tx) -> sqlx::Result<()> {
         Ok(())
     })
 }
-
-/// Queues a job for the workers (kept if queued already).
-pub async fn enqueue_job(
-    tx: &mut Tx,
-    job_id: &str,
-    organization_id: &str,
-    position: i64,
-) -> sqlx::Result<()> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "INSERT INTO job_queue (job_id, organization_id, position, state)
-             VALUES ($1, $2, $3, 'pending') ON CONFLICT (job_id) DO NOTHING",
-        )
-        .bind(job_id)
-        .bind(organization_id)
-        .bind(position)
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
-    })
-}
-
-/// Marks a job's queue entry done and frees its lease.
-pub async fn finish_job(tx: &mut Tx, job_id: &str) -> sqlx::Result<()> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE job_queue SET state = 'done', lease_owner = NULL, lease_expires_ms = NULL
-             WHERE job_id = $1",
-        )
-        .bind(job_id)
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
-    })
-}

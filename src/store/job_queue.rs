@@ -1,0 +1,149 @@
+//! The `job_queue` table: jobs waiting for a worker, claimed with a lease that the worker
+//! renews while the job runs. Times are milliseconds since the epoch, read by the caller.
+
+use super::{Db, Tx};
+use crate::{with_pool, with_tx};
+
+/// Where a queued job stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobState {
+    /// Waiting for a worker, or held by one under a lease.
+    Pending,
+    /// Its terminal event is recorded; nobody works on it any more.
+    Done,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Done => "done",
+        }
+    }
+}
+
+/// A job a worker has claimed.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedJob {
+    pub job_id: String,
+    pub organization_id: String,
+    /// How many times it has been claimed, this claim included.
+    pub attempts: i32,
+}
+
+/// Queues a job for the workers (kept if queued already).
+pub async fn enqueue(
+    tx: &mut Tx,
+    job_id: &str,
+    organization_id: &str,
+    position: i64,
+) -> sqlx::Result<()> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "INSERT INTO job_queue (job_id, organization_id, position, state)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO NOTHING",
+        )
+        .bind(job_id)
+        .bind(organization_id)
+        .bind(position)
+        .bind(JobState::Pending.as_str())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    })
+}
+
+/// Marks a job done and frees its lease (its terminal event was recorded).
+pub async fn finish(tx: &mut Tx, job_id: &str) -> sqlx::Result<()> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE job_queue SET state = $2, lease_owner = NULL, lease_expires_ms = NULL
+             WHERE job_id = $1",
+        )
+        .bind(job_id)
+        .bind(JobState::Done.as_str())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    })
+}
+
+/// Claims the oldest pending job whose lease is free or ran out at `now_ms`, for `owner`
+/// until `until_ms`.
+pub async fn claim(
+    db: &Db,
+    owner: &str,
+    now_ms: i64,
+    until_ms: i64,
+) -> sqlx::Result<Option<ClaimedJob>> {
+    let sql = format!(
+        "UPDATE job_queue SET lease_owner = $1, lease_expires_ms = $2, attempts = attempts + 1
+         WHERE job_id = (
+             SELECT job_id FROM job_queue
+             WHERE state = $4 AND (lease_expires_ms IS NULL OR lease_expires_ms < $3)
+             ORDER BY position LIMIT 1{})
+         RETURNING job_id, organization_id, attempts",
+        db.dialect().skip_locked
+    );
+    with_pool!(db, |pool| {
+        sqlx::query_as(&sql)
+            .bind(owner)
+            .bind(until_ms)
+            .bind(now_ms)
+            .bind(JobState::Pending.as_str())
+            .fetch_optional(pool)
+            .await
+    })
+}
+
+/// Extends `owner`'s lease on a pending job to `until_ms`; false if the lease is lost.
+pub async fn renew(db: &Db, job_id: &str, owner: &str, until_ms: i64) -> sqlx::Result<bool> {
+    let renewed = with_pool!(db, |pool| {
+        sqlx::query(
+            "UPDATE job_queue SET lease_expires_ms = $3
+             WHERE job_id = $1 AND lease_owner = $2 AND state = $4",
+        )
+        .bind(job_id)
+        .bind(owner)
+        .bind(until_ms)
+        .bind(JobState::Pending.as_str())
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(renewed > 0)
+}
+
+/// Marks a job `owner` finished done and frees its lease.
+pub async fn release_finished(db: &Db, job_id: &str, owner: &str) -> sqlx::Result<()> {
+    with_pool!(db, |pool| {
+        sqlx::query(
+            "UPDATE job_queue SET state = $3, lease_owner = NULL, lease_expires_ms = NULL
+             WHERE job_id = $1 AND lease_owner = $2",
+        )
+        .bind(job_id)
+        .bind(owner)
+        .bind(JobState::Done.as_str())
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(())
+}
+
+/// Frees the leases held by every worker of `instance` (owners `instance/…`) so their jobs are
+/// claimed again at once; the interrupted claims do not count as attempts. Returns how many.
+pub async fn release_instance(db: &Db, instance: &str) -> sqlx::Result<u64> {
+    Ok(with_pool!(db, |pool| {
+        sqlx::query(
+            "UPDATE job_queue SET lease_owner = NULL, lease_expires_ms = NULL,
+                 attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
+             WHERE state = $2 AND lease_owner LIKE $1",
+        )
+        .bind(format!("{instance}/%"))
+        .bind(JobState::Pending.as_str())
+        .execute(pool)
+        .await?
+        .rows_affected()
+    }))
+}
