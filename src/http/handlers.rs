@@ -326,12 +326,7 @@ pub struct SkillFilter {
 
 /// `GET /health`: the process is up and its database answers.
 pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let _: i32 = crate::with_pool!(&state.db, |pool| {
-        sqlx::query_scalar("SELECT 1")
-            .fetch_one(pool)
-            .await
-            .map_err(anyhow::Error::from)?
-    });
+    state.db.ping().await.map_err(anyhow::Error::from)?;
     Ok(Json(json!({
         "status": "ok",
         "database": state.db.backend_name(),

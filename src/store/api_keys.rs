@@ -86,3 +86,15 @@ pub async fn active_owner(db: &Db, key_hash: &str) -> anyhow::Result<Option<KeyO
         .await?
     }))
 }
+
+/// The oldest key of an organization (signs webhooks of jobs recorded without a key).
+pub async fn oldest_of_organization(db: &Db, organization_id: &str) -> sqlx::Result<String> {
+    with_pool!(db, |pool| {
+        sqlx::query_scalar(
+            "SELECT id FROM api_keys WHERE organization_id = $1 ORDER BY created_at LIMIT 1",
+        )
+        .bind(organization_id)
+        .fetch_one(pool)
+        .await
+    })
+}

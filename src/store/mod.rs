@@ -5,8 +5,8 @@
 //! ([`with_pool!`]) or transaction ([`Tx`], [`with_tx!`]); the few fragments that differ (row
 //! locks, the writing transaction's id) come from the backend's [`Dialect`], and the
 //! commit-ordered log read and the history import, whose SQL differs more, match on the
-//! backend inside [`event_log`]. Still outside: the job queue's leases (`worker.rs`), the
-//! webhook dispatcher's SQL (`webhooks/delivery.rs`) and the health probe.
+//! backend inside [`event_log`]. Rows are `FromRow` structs; the job-queue and webhook-message
+//! states are enums ([`job_queue::JobState`], [`webhook_messages::MessageState`]).
 
 use std::path::Path;
 use std::str::FromStr;
@@ -22,6 +22,7 @@ pub mod checkpoints;
 pub mod event_log;
 pub mod job_queue;
 pub mod views;
+pub mod webhook_messages;
 pub mod webhook_secrets;
 pub mod webhook_targets;
 
@@ -143,6 +144,14 @@ impl Db {
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
             Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
         })
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        let _: i32 = with_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT 1").fetch_one(pool).await?
+        });
+        Ok(())
     }
 
     pub fn dialect(&self) -> &'static Dialect {

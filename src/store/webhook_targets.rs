@@ -1,8 +1,8 @@
-//! Where a job's webhooks go (`webhook_targets`) and the outbox messages the webhook
-//! subscription writes (`webhook_messages`).
+//! The `webhook_targets` table: where a job's webhooks go, and whether the listener said it is
+//! gone (410).
 
-use super::Tx;
-use crate::with_tx;
+use super::{Db, Tx};
+use crate::{with_pool, with_tx};
 
 /// Records where a job's webhooks go (kept if already there).
 pub async fn add(
@@ -38,39 +38,36 @@ pub async fn find(tx: &mut Tx, job_id: &str) -> sqlx::Result<Option<(String, boo
     Ok(row.map(|(organization_id, gone)| (organization_id, gone != 0)))
 }
 
-/// A message the outbox subscription queues.
-#[derive(Debug, Clone)]
-pub struct NewMessage<'a> {
-    pub id: &'a str,
-    pub job_id: &'a str,
-    pub organization_id: &'a str,
-    pub sequence: i64,
-    pub payload: &'a str,
-    pub state: &'a str,
-    pub next_attempt_ms: i64,
-    pub created_at: &'a str,
+/// Where a job's webhooks go, as the dispatcher needs it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Target {
+    pub url: String,
+    pub api_key_id: Option<String>,
+    pub organization_id: String,
+    pub gone: i32,
 }
 
-/// Queues a message unless one with its id exists; returns whether it was added.
-pub async fn queue_message(tx: &mut Tx, message: &NewMessage<'_>) -> sqlx::Result<bool> {
-    let added = with_tx!(tx, |conn| {
-        sqlx::query(
-            "INSERT INTO webhook_messages
-                 (id, job_id, organization_id, sequence, payload, state, next_attempt_ms, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (id) DO NOTHING",
+pub async fn for_delivery(db: &Db, job_id: &str) -> sqlx::Result<Option<Target>> {
+    with_pool!(db, |pool| {
+        sqlx::query_as(
+            "SELECT url, api_key_id, organization_id, gone FROM webhook_targets WHERE job_id = $1",
         )
-        .bind(message.id)
-        .bind(message.job_id)
-        .bind(message.organization_id)
-        .bind(message.sequence)
-        .bind(message.payload)
-        .bind(message.state)
-        .bind(message.next_attempt_ms)
-        .bind(message.created_at)
-        .execute(&mut *conn)
+        .bind(job_id)
+        .fetch_optional(pool)
+        .await
+    })
+}
+
+/// Whether the organization's job has a webhook target.
+pub async fn exists(db: &Db, job_id: &str, organization_id: &str) -> sqlx::Result<bool> {
+    let found: Option<String> = with_pool!(db, |pool| {
+        sqlx::query_scalar(
+            "SELECT job_id FROM webhook_targets WHERE job_id = $1 AND organization_id = $2",
+        )
+        .bind(job_id)
+        .bind(organization_id)
+        .fetch_optional(pool)
         .await?
-        .rows_affected()
     });
-    Ok(added == 1)
+    Ok(found.is_some())
 }

@@ -17,8 +17,8 @@ use tokio::sync::{Notify, Semaphore};
 use super::signing::{signature_header, signing_secrets};
 use super::ssrf::{refuse_literal, GuardedResolver};
 use super::WebhookConfig;
-use crate::store::Db;
-use crate::with_pool;
+use crate::store::webhook_messages::{self, AttemptRow, ClaimedMessage, MessageState, Settlement};
+use crate::store::{api_keys, webhook_targets, Db};
 
 /// Longest response body kept in the delivery log, in bytes.
 pub const MAX_LOGGED_BODY: usize = 4 * 1024;
@@ -35,15 +35,20 @@ fn rfc3339(at: DateTime<Utc>) -> String {
 }
 
 /// A message this dispatcher holds the lease of.
-#[derive(Debug, Clone, sqlx::FromRow)]
-struct Claimed {
-    id: String,
-    job_id: String,
-    payload: String,
-    attempts: i32,
-    /// Unique to this claim: a later claim of the same message (after the lease ran out)
-    /// cannot be mistaken for this one.
-    lease_owner: String,
+type Claimed = ClaimedMessage;
+
+/// How a delivery turn ends for a message.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Outcome {
+    Delivered,
+    /// Failed; tried again at this time (milliseconds since the epoch).
+    Retry(i64),
+    /// Failed for the last time.
+    Failed,
+    /// The listener answered 410 Gone: this and every later message of the job are cancelled.
+    Gone,
+    /// The job's target was gone already.
+    Cancelled,
 }
 
 /// What one attempt gave.
@@ -165,92 +170,64 @@ impl Dispatcher {
 
     /// Leases up to `limit` due messages, each the oldest undelivered one of its job.
     async fn claim(&self, limit: usize) -> anyhow::Result<Vec<Claimed>> {
-        let skip_locked = match self.db {
-            Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-            Db::Sqlite(_) => "",
-        };
-        let sql = format!(
-            "UPDATE webhook_messages SET lease_owner = $1, lease_expires_ms = $2
-             WHERE id IN (
-                 SELECT m.id FROM webhook_messages m
-                 WHERE m.state = 'pending' AND m.next_attempt_ms <= $3
-                   AND (m.lease_expires_ms IS NULL OR m.lease_expires_ms < $3)
-                   AND NOT EXISTS (
-                       SELECT 1 FROM webhook_messages earlier
-                       WHERE earlier.job_id = m.job_id AND earlier.state = 'pending'
-                         AND earlier.sequence < m.sequence)
-                 ORDER BY m.next_attempt_ms, m.sequence
-                 LIMIT $4{skip_locked})
-             RETURNING id, job_id, payload, attempts, lease_owner"
-        );
         let now = now_ms();
         // Long enough for one attempt and its bookkeeping; after a crash the message is sent
         // again once this runs out.
         let lease = (self.config.timeout + Duration::from_secs(15)).as_millis() as i64;
         let token = format!("{}/{}", self.owner, uuid::Uuid::new_v4());
-        Ok(with_pool!(&self.db, |pool| {
-            sqlx::query_as(&sql)
-                .bind(&token)
-                .bind(now + lease)
-                .bind(now)
-                .bind(limit as i64)
-                .fetch_all(pool)
-                .await?
-        }))
+        Ok(webhook_messages::claim_due(&self.db, &token, now, now + lease, limit as i64).await?)
     }
 
     /// Sends one message and records the attempt and its consequence.
     async fn deliver(&self, message: &Claimed) -> anyhow::Result<()> {
-        let target: Option<(String, Option<String>, String, i32)> = with_pool!(&self.db, |pool| {
-            sqlx::query_as(
-                "SELECT url, api_key_id, organization_id, gone FROM webhook_targets WHERE job_id = $1",
-            )
-            .bind(&message.job_id)
-            .fetch_optional(pool)
-            .await?
-        });
-        let Some((url, key_id, organization_id, gone)) = target else {
+        let Some(target) = webhook_targets::for_delivery(&self.db, &message.job_id).await? else {
             anyhow::bail!("message {} has no target", message.id);
         };
-        if gone != 0 {
-            return self.finish(message, None, "cancelled", None).await;
+        if target.gone != 0 {
+            return self.finish(message, None, Outcome::Cancelled).await;
         }
         let started_at = Utc::now();
         let clock = Instant::now();
         let attempt = self
-            .send(message, &url, key_id, &organization_id)
+            .send(
+                message,
+                &target.url,
+                target.api_key_id,
+                &target.organization_id,
+            )
             .await
             .unwrap_or_else(|error| Attempt {
                 error: Some(format!("{error:#}")),
                 ..Attempt::default()
             });
         let duration = clock.elapsed();
-        let record = AttemptRecord {
+        let record = AttemptRow {
+            message_id: message.id.clone(),
             attempted_at: rfc3339(started_at),
             duration_ms: duration.as_millis() as i64,
             status_code: attempt.status_code.map(i32::from),
             error: attempt.error.clone(),
-            body: attempt.body.clone(),
+            response_body: attempt.body.clone(),
         };
         match attempt.status_code {
             Some(code) if (200..300).contains(&code) => {
-                self.finish(message, Some(record), "delivered", None).await
+                self.finish(message, Some(record), Outcome::Delivered).await
             }
             Some(410) => {
                 tracing::info!(job_id = %message.job_id, "webhook listener answered 410 Gone; stopping");
-                self.finish(message, Some(record), "gone", None).await
+                self.finish(message, Some(record), Outcome::Gone).await
             }
             _ => {
                 let tried = message.attempts as usize;
                 match self.config.retry_schedule.get(tried) {
-                    None => self.finish(message, Some(record), "failed", None).await,
+                    None => self.finish(message, Some(record), Outcome::Failed).await,
                     Some(wait) => {
                         let jitter = rand::thread_rng().gen_range(0.9..1.1);
                         let wait = wait
                             .mul_f64(jitter)
                             .max(attempt.retry_after.unwrap_or_default());
                         let next = now_ms() + wait.as_millis() as i64;
-                        self.finish(message, Some(record), "pending", Some(next))
+                        self.finish(message, Some(record), Outcome::Retry(next))
                             .await
                     }
                 }
@@ -276,14 +253,7 @@ impl Dispatcher {
         }
         let key_id = match key_id {
             Some(key_id) => key_id,
-            None => with_pool!(&self.db, |pool| {
-                sqlx::query_scalar(
-                    "SELECT id FROM api_keys WHERE organization_id = $1 ORDER BY created_at LIMIT 1",
-                )
-                .bind(organization_id)
-                .fetch_one(pool)
-                .await?
-            }),
+            None => api_keys::oldest_of_organization(&self.db, organization_id).await?,
         };
         let secrets = signing_secrets(&self.db, &key_id).await?;
         let timestamp = Utc::now().timestamp();
@@ -332,78 +302,30 @@ impl Dispatcher {
     }
 
     /// Records the attempt and the message's new state, and gives up the lease, together.
-    /// `gone` (after 410 Gone) cancels this and every later message of the job in the same
-    /// transaction, so none of them can be claimed in between.
     async fn finish(
         &self,
         message: &Claimed,
-        attempt: Option<AttemptRecord>,
-        state: &str,
-        next_attempt_ms: Option<i64>,
+        attempt: Option<AttemptRow>,
+        outcome: Outcome,
     ) -> anyhow::Result<()> {
-        let delivered_at = (state == "delivered").then(|| rfc3339(Utc::now()));
-        let attempts = message.attempts + i32::from(attempt.is_some());
-        let gone = state == "gone";
-        let state = if gone { "cancelled" } else { state };
-        with_pool!(&self.db, |pool| {
-            let mut tx = pool.begin().await?;
-            if let Some(attempt) = &attempt {
-                sqlx::query(
-                    "INSERT INTO webhook_attempts
-                         (id, message_id, attempted_at, status_code, error, duration_ms, response_body)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(uuid::Uuid::new_v4().to_string())
-                .bind(&message.id)
-                .bind(&attempt.attempted_at)
-                .bind(attempt.status_code)
-                .bind(&attempt.error)
-                .bind(attempt.duration_ms)
-                .bind(&attempt.body)
-                .execute(&mut *tx)
-                .await?;
-            }
-            sqlx::query(
-                "UPDATE webhook_messages
-                 SET state = $2, attempts = $3, next_attempt_ms = COALESCE($4, next_attempt_ms),
-                     delivered_at = COALESCE($5, delivered_at),
-                     lease_owner = NULL, lease_expires_ms = NULL
-                 WHERE id = $1 AND lease_owner = $6",
-            )
-            .bind(&message.id)
-            .bind(state)
-            .bind(attempts)
-            .bind(next_attempt_ms)
-            .bind(delivered_at)
-            .bind(&message.lease_owner)
-            .execute(&mut *tx)
-            .await?;
-            if gone {
-                sqlx::query("UPDATE webhook_targets SET gone = 1 WHERE job_id = $1")
-                    .bind(&message.job_id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "UPDATE webhook_messages SET state = 'cancelled'
-                     WHERE job_id = $1 AND state = 'pending'",
-                )
-                .bind(&message.job_id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-        });
+        let (state, next_attempt_ms) = match outcome {
+            Outcome::Delivered => (MessageState::Delivered, None),
+            Outcome::Retry(at) => (MessageState::Pending, Some(at)),
+            Outcome::Failed => (MessageState::Failed, None),
+            Outcome::Gone | Outcome::Cancelled => (MessageState::Cancelled, None),
+        };
+        let settlement = Settlement {
+            message,
+            attempts: message.attempts + i32::from(attempt.is_some()),
+            attempt,
+            state,
+            next_attempt_ms,
+            delivered_at: (outcome == Outcome::Delivered).then(|| rfc3339(Utc::now())),
+            gone: outcome == Outcome::Gone,
+        };
+        webhook_messages::settle(&self.db, &settlement).await?;
         Ok(())
     }
-}
-
-#[derive(Debug, Clone)]
-struct AttemptRecord {
-    attempted_at: String,
-    duration_ms: i64,
-    status_code: Option<i32>,
-    error: Option<String>,
-    body: Option<String>,
 }
 
 /// One message of a job's delivery log.
@@ -427,16 +349,6 @@ pub struct AttemptLogEntry {
     pub response_body: Option<String>,
 }
 
-type MessageRow = (String, String, String, String, Option<String>, i64);
-type AttemptRow = (
-    String,
-    String,
-    Option<i32>,
-    Option<String>,
-    i64,
-    Option<String>,
-);
-
 /// Every message of a job with its attempts, or `None` if the job has no webhook for
 /// `organization_id`.
 pub async fn delivery_log(
@@ -444,59 +356,33 @@ pub async fn delivery_log(
     job_id: &str,
     organization_id: &str,
 ) -> anyhow::Result<Option<Vec<DeliveryLogEntry>>> {
-    let (target, messages, attempts): (Option<String>, Vec<MessageRow>, Vec<AttemptRow>) =
-        with_pool!(db, |pool| {
-            let target = sqlx::query_scalar(
-                "SELECT job_id FROM webhook_targets WHERE job_id = $1 AND organization_id = $2",
-            )
-            .bind(job_id)
-            .bind(organization_id)
-            .fetch_optional(pool)
-            .await?;
-            let messages = sqlx::query_as(
-                "SELECT id, state, payload, created_at, delivered_at, next_attempt_ms
-                 FROM webhook_messages WHERE job_id = $1 ORDER BY sequence",
-            )
-            .bind(job_id)
-            .fetch_all(pool)
-            .await?;
-            let attempts = sqlx::query_as(
-                "SELECT a.message_id, a.attempted_at, a.status_code, a.error, a.duration_ms,
-                        a.response_body
-                 FROM webhook_attempts a JOIN webhook_messages m ON m.id = a.message_id
-                 WHERE m.job_id = $1 ORDER BY a.attempted_at",
-            )
-            .bind(job_id)
-            .fetch_all(pool)
-            .await?;
-            (target, messages, attempts)
-        });
-    if target.is_none() {
+    if !webhook_targets::exists(db, job_id, organization_id).await? {
         return Ok(None);
     }
+    let (messages, attempts) = webhook_messages::job_log(db, job_id).await?;
     let mut log = Vec::with_capacity(messages.len());
-    for (id, state, payload, created_at, delivered_at, next_attempt_ms) in messages {
+    for message in messages {
         let attempts = attempts
             .iter()
-            .filter(|a| a.0 == id)
+            .filter(|a| a.message_id == message.id)
             .map(|a| AttemptLogEntry {
-                attempted_at: a.1.clone(),
-                status_code: a.2,
-                error: a.3.clone(),
-                duration_ms: a.4,
-                response_body: a.5.clone(),
+                attempted_at: a.attempted_at.clone(),
+                status_code: a.status_code,
+                error: a.error.clone(),
+                duration_ms: a.duration_ms,
+                response_body: a.response_body.clone(),
             })
             .collect();
-        let next_attempt_at = (state == "pending")
-            .then(|| DateTime::from_timestamp_millis(next_attempt_ms).map(rfc3339))
+        let next_attempt_at = (MessageState::parse(&message.state) == Some(MessageState::Pending))
+            .then(|| DateTime::from_timestamp_millis(message.next_attempt_ms).map(rfc3339))
             .flatten();
         log.push(DeliveryLogEntry {
-            payload: serde_json::from_str(&payload)?,
-            id,
-            state,
+            payload: serde_json::from_str(&message.payload)?,
+            id: message.id,
+            state: message.state,
             attempts,
-            created_at,
-            delivered_at,
+            created_at: message.created_at,
+            delivered_at: message.delivered_at,
             next_attempt_at,
         });
     }
@@ -523,41 +409,18 @@ pub async fn redeliver(
     message_id: &str,
     organization_id: &str,
 ) -> anyhow::Result<Redelivery> {
-    let found: Option<(String, i32)> = with_pool!(db, |pool| {
-        sqlx::query_as(
-            "SELECT m.state, t.gone FROM webhook_messages m
-             JOIN webhook_targets t ON t.job_id = m.job_id
-             WHERE m.id = $1 AND m.job_id = $2 AND m.organization_id = $3",
-        )
-        .bind(message_id)
-        .bind(job_id)
-        .bind(organization_id)
-        .fetch_optional(pool)
-        .await?
-    });
-    match found {
+    match webhook_messages::find(db, job_id, message_id, organization_id).await? {
         None => return Ok(Redelivery::NotFound),
-        Some((_, gone)) if gone != 0 => return Ok(Redelivery::Gone),
+        Some((_, true)) => return Ok(Redelivery::Gone),
         Some(_) => {}
     }
-    let changed = with_pool!(db, |pool| {
-        sqlx::query(
-            "UPDATE webhook_messages
-             SET state = 'pending', attempts = 0, next_attempt_ms = $3
-             WHERE id = $1 AND job_id = $2 AND state <> 'pending' AND lease_owner IS NULL",
-        )
-        .bind(message_id)
-        .bind(job_id)
-        .bind(now_ms())
-        .execute(pool)
-        .await?
-        .rows_affected()
-    });
-    Ok(if changed == 1 {
-        Redelivery::Queued
-    } else {
-        Redelivery::InFlight
-    })
+    Ok(
+        if webhook_messages::requeue(db, job_id, message_id, now_ms()).await? {
+            Redelivery::Queued
+        } else {
+            Redelivery::InFlight
+        },
+    )
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use tokio::sync::{watch, Notify};
 
 use crate::event_log::DecodedEvent;
 use crate::projector::follow;
-use crate::store::webhook_targets::{self, NewMessage};
+use crate::store::webhook_messages::{self, MessageState, NewMessage};
+use crate::store::webhook_targets;
 use crate::store::{checkpoints, event_log, Db};
 
 /// The checkpoint name of the webhook subscription.
@@ -70,11 +71,15 @@ pub async fn apply_next_batch(db: &Db) -> anyhow::Result<(usize, usize)> {
             organization_id,
             sequence: decoded.stored.sequence,
             payload: &payload,
-            state: if *gone { "cancelled" } else { "pending" },
+            state: if *gone {
+                MessageState::Cancelled
+            } else {
+                MessageState::Pending
+            },
             next_attempt_ms: now.timestamp_millis(),
             created_at: &created_at,
         };
-        if webhook_targets::queue_message(&mut tx, &message).await? {
+        if webhook_messages::queue(&mut tx, &message).await? {
             queued += 1;
         }
     }

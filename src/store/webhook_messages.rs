@@ -1,0 +1,280 @@
+//! The webhook outbox: `webhook_messages` (one per job event to deliver, leased by a
+//! dispatcher while it is sent) and `webhook_attempts` (every try, with its answer). Times in
+//! `*_ms` columns are milliseconds since the epoch.
+
+use super::{Db, Tx};
+use crate::{with_pool, with_tx};
+
+/// Where a message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageState {
+    /// Due at `next_attempt_ms`, or being sent under a lease.
+    Pending,
+    /// A 2xx answer arrived.
+    Delivered,
+    /// Every retry failed.
+    Failed,
+    /// Never to be sent: the listener answered 410 Gone for its job.
+    Cancelled,
+}
+
+impl MessageState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Pending => "pending",
+            MessageState::Delivered => "delivered",
+            MessageState::Failed => "failed",
+            MessageState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            MessageState::Pending,
+            MessageState::Delivered,
+            MessageState::Failed,
+            MessageState::Cancelled,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == text)
+    }
+}
+
+/// A message the outbox subscription queues.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub id: &'a str,
+    pub job_id: &'a str,
+    pub organization_id: &'a str,
+    pub sequence: i64,
+    pub payload: &'a str,
+    pub state: MessageState,
+    pub next_attempt_ms: i64,
+    pub created_at: &'a str,
+}
+
+/// Queues a message unless one with its id exists; returns whether it was added.
+pub async fn queue(tx: &mut Tx, message: &NewMessage<'_>) -> sqlx::Result<bool> {
+    let added = with_tx!(tx, |conn| {
+        sqlx::query(
+            "INSERT INTO webhook_messages
+                 (id, job_id, organization_id, sequence, payload, state, next_attempt_ms, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(message.id)
+        .bind(message.job_id)
+        .bind(message.organization_id)
+        .bind(message.sequence)
+        .bind(message.payload)
+        .bind(message.state.as_str())
+        .bind(message.next_attempt_ms)
+        .bind(message.created_at)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+    });
+    Ok(added == 1)
+}
+
+/// A message a dispatcher holds the lease of.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedMessage {
+    pub id: String,
+    pub job_id: String,
+    pub payload: String,
+    pub attempts: i32,
+    /// Unique to this claim: a later claim of the same message (after the lease ran out)
+    /// cannot be mistaken for this one.
+    pub lease_owner: String,
+}
+
+/// Leases up to `limit` messages due at `now_ms` to `token` until `until_ms`, each the oldest
+/// undelivered one of its job.
+pub async fn claim_due(
+    db: &Db,
+    token: &str,
+    now_ms: i64,
+    until_ms: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<ClaimedMessage>> {
+    let sql = format!(
+        "UPDATE webhook_messages SET lease_owner = $1, lease_expires_ms = $2
+         WHERE id IN (
+             SELECT m.id FROM webhook_messages m
+             WHERE m.state = $5 AND m.next_attempt_ms <= $3
+               AND (m.lease_expires_ms IS NULL OR m.lease_expires_ms < $3)
+               AND NOT EXISTS (
+                   SELECT 1 FROM webhook_messages earlier
+                   WHERE earlier.job_id = m.job_id AND earlier.state = $5
+                     AND earlier.sequence < m.sequence)
+             ORDER BY m.next_attempt_ms, m.sequence
+             LIMIT $4{})
+         RETURNING id, job_id, payload, attempts, lease_owner",
+        db.dialect().skip_locked
+    );
+    with_pool!(db, |pool| {
+        sqlx::query_as(&sql)
+            .bind(token)
+            .bind(until_ms)
+            .bind(now_ms)
+            .bind(limit)
+            .bind(MessageState::Pending.as_str())
+            .fetch_all(pool)
+            .await
+    })
+}
+
+/// One delivery attempt as recorded.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AttemptRow {
+    pub message_id: String,
+    pub attempted_at: String,
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub response_body: Option<String>,
+}
+
+/// How a claimed message ends its turn.
+#[derive(Debug, Clone)]
+pub struct Settlement<'a> {
+    pub message: &'a ClaimedMessage,
+    pub attempt: Option<AttemptRow>,
+    pub state: MessageState,
+    pub attempts: i32,
+    pub next_attempt_ms: Option<i64>,
+    pub delivered_at: Option<String>,
+    /// The listener answered 410 Gone: its target is marked gone and every pending message of
+    /// the job cancelled in the same transaction, so none of them can be claimed in between.
+    pub gone: bool,
+}
+
+/// Records the attempt and the message's new state, and gives up the lease, together.
+pub async fn settle(db: &Db, settlement: &Settlement<'_>) -> sqlx::Result<()> {
+    let mut tx = db.begin_write().await?;
+    let message = settlement.message;
+    with_tx!(&mut tx, |conn| {
+        if let Some(attempt) = &settlement.attempt {
+            sqlx::query(
+                "INSERT INTO webhook_attempts
+                     (id, message_id, attempted_at, status_code, error, duration_ms, response_body)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(&attempt.message_id)
+            .bind(&attempt.attempted_at)
+            .bind(attempt.status_code)
+            .bind(&attempt.error)
+            .bind(attempt.duration_ms)
+            .bind(&attempt.response_body)
+            .execute(&mut *conn)
+            .await?;
+        }
+        sqlx::query(
+            "UPDATE webhook_messages
+             SET state = $2, attempts = $3, next_attempt_ms = COALESCE($4, next_attempt_ms),
+                 delivered_at = COALESCE($5, delivered_at),
+                 lease_owner = NULL, lease_expires_ms = NULL
+             WHERE id = $1 AND lease_owner = $6",
+        )
+        .bind(&message.id)
+        .bind(settlement.state.as_str())
+        .bind(settlement.attempts)
+        .bind(settlement.next_attempt_ms)
+        .bind(&settlement.delivered_at)
+        .bind(&message.lease_owner)
+        .execute(&mut *conn)
+        .await?;
+        if settlement.gone {
+            sqlx::query("UPDATE webhook_targets SET gone = 1 WHERE job_id = $1")
+                .bind(&message.job_id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("UPDATE webhook_messages SET state = $2 WHERE job_id = $1 AND state = $3")
+                .bind(&message.job_id)
+                .bind(MessageState::Cancelled.as_str())
+                .bind(MessageState::Pending.as_str())
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok::<(), sqlx::Error>(())
+    })?;
+    tx.commit().await
+}
+
+/// One message of a job's delivery log.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MessageRow {
+    pub id: String,
+    pub state: String,
+    pub payload: String,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+    pub next_attempt_ms: i64,
+}
+
+/// A job's messages in order, with every attempt (oldest first).
+pub async fn job_log(db: &Db, job_id: &str) -> sqlx::Result<(Vec<MessageRow>, Vec<AttemptRow>)> {
+    with_pool!(db, |pool| {
+        let messages = sqlx::query_as(
+            "SELECT id, state, payload, created_at, delivered_at, next_attempt_ms
+             FROM webhook_messages WHERE job_id = $1 ORDER BY sequence",
+        )
+        .bind(job_id)
+        .fetch_all(pool)
+        .await?;
+        let attempts = sqlx::query_as(
+            "SELECT a.message_id, a.attempted_at, a.status_code, a.error, a.duration_ms,
+                    a.response_body
+             FROM webhook_attempts a JOIN webhook_messages m ON m.id = a.message_id
+             WHERE m.job_id = $1 ORDER BY a.attempted_at",
+        )
+        .bind(job_id)
+        .fetch_all(pool)
+        .await?;
+        Ok((messages, attempts))
+    })
+}
+
+/// A message of the organization's job, with whether its target is gone.
+pub async fn find(
+    db: &Db,
+    job_id: &str,
+    message_id: &str,
+    organization_id: &str,
+) -> sqlx::Result<Option<(String, bool)>> {
+    let row: Option<(String, i32)> = with_pool!(db, |pool| {
+        sqlx::query_as(
+            "SELECT m.state, t.gone FROM webhook_messages m
+             JOIN webhook_targets t ON t.job_id = m.job_id
+             WHERE m.id = $1 AND m.job_id = $2 AND m.organization_id = $3",
+        )
+        .bind(message_id)
+        .bind(job_id)
+        .bind(organization_id)
+        .fetch_optional(pool)
+        .await?
+    });
+    Ok(row.map(|(state, gone)| (state, gone != 0)))
+}
+
+/// Makes a settled, unleased message due again at `now_ms` with its attempts reset; false if
+/// it is still pending or leased.
+pub async fn requeue(db: &Db, job_id: &str, message_id: &str, now_ms: i64) -> sqlx::Result<bool> {
+    let changed = with_pool!(db, |pool| {
+        sqlx::query(
+            "UPDATE webhook_messages
+             SET state = $4, attempts = 0, next_attempt_ms = $3
+             WHERE id = $1 AND job_id = $2 AND state <> $4 AND lease_owner IS NULL",
+        )
+        .bind(message_id)
+        .bind(job_id)
+        .bind(now_ms)
+        .bind(MessageState::Pending.as_str())
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(changed == 1)
+}
