@@ -10,6 +10,7 @@ use crate::on_both_backends;
 on_both_backends!(
     a_jobs_history_is_ordered_positioned_and_complete,
     recorded_events_refuse_update_and_delete,
+    queue_and_outbox_states_are_checked_by_the_database,
     migrate_can_run_again_on_a_migrated_database,
     replay_verify_reports_a_tampered_read_model,
 );
@@ -76,6 +77,47 @@ async fn recorded_events_refuse_update_and_delete(backend: Backend) {
     let error = delete.expect_err("DELETE must be refused").to_string();
     assert!(error.contains("events are immutable"), "{error}");
     assert_eq!(crate::helpers::event_count(&conn).await, before);
+}
+
+async fn queue_and_outbox_states_are_checked_by_the_database(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db).await;
+    let job_id = server
+        .submit(&json!({"job_role": "Analyst", "job_description": "SQL"}))
+        .await;
+    server.wait_until_ended(&job_id).await;
+    let conn = db.connect().await;
+    let refused = |sql: &'static str| {
+        let conn = conn.clone();
+        let job_id = job_id.clone();
+        async move {
+            let outcome: Result<_, sqlx::Error> = with_pool!(&conn, |pool| {
+                sqlx::query(sql)
+                    .bind(&job_id)
+                    .execute(pool)
+                    .await
+                    .map(|_| ())
+            });
+            outcome.expect_err(sql).to_string()
+        }
+    };
+    let error = refused("UPDATE job_queue SET state = 'gone' WHERE job_id = $1").await;
+    assert!(error.contains("state"), "{error}");
+    let error = refused(
+        "INSERT INTO webhook_messages
+             (id, job_id, organization_id, sequence, payload, state, next_attempt_ms, created_at)
+         VALUES ('msg_x', $1, 'default', 1, '{}', 'gone', 0, '2026-01-01T00:00:00Z')",
+    )
+    .await;
+    assert!(error.contains("state"), "{error}");
+    let states: Vec<String> = with_pool!(&conn, |pool| {
+        sqlx::query_scalar("SELECT state FROM job_queue WHERE job_id = $1")
+            .bind(&job_id)
+            .fetch_all(pool)
+            .await
+            .unwrap()
+    });
+    assert_eq!(states, ["done"], "a refused change changes nothing");
 }
 
 async fn migrate_can_run_again_on_a_migrated_database(backend: Backend) {
