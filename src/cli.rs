@@ -56,23 +56,27 @@ enum Command {
     },
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// Jobs generated at once by this process; 0 makes an API-only instance.
-    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 4)]
-    worker_concurrency: usize,
+    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(0..=1024))]
+    worker_concurrency: u16,
     /// Seconds a worker's claim on a job lasts without renewal; after a crash the job is
     /// picked up again once it runs out.
-    #[arg(long, env = "JOB_LEASE_SECONDS", default_value_t = 30)]
+    #[arg(long, env = "JOB_LEASE_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
     job_lease_seconds: u64,
     /// Pause after each reported step, in milliseconds (to watch a job's progress).
-    #[arg(long, env = "WORKER_STEP_DELAY_MS", default_value_t = 0)]
+    #[arg(long, env = "WORKER_STEP_DELAY_MS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
     worker_step_delay_ms: u64,
     /// Claims of one job after which it fails instead of being retried.
-    #[arg(long, env = "JOB_MAX_ATTEMPTS", default_value_t = 5)]
+    #[arg(long, env = "JOB_MAX_ATTEMPTS", default_value_t = 5,
+          value_parser = clap::value_parser!(i32).range(1..=100))]
     job_max_attempts: i32,
     /// An API key to accept (created in the default organization if missing).
     #[arg(long, env = "BOOTSTRAP_API_KEY", hide_env_values = true)]
@@ -88,13 +92,16 @@ struct ServeArgs {
     #[arg(long, env = "LLM_API_KEY", hide_env_values = true)]
     llm_api_key: Option<String>,
     /// Seconds one LLM call may take.
-    #[arg(long, env = "LLM_TIMEOUT_SECONDS", default_value_t = 20)]
+    #[arg(long, env = "LLM_TIMEOUT_SECONDS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
     llm_timeout_seconds: u64,
     /// Retries of a failed LLM call (timeouts, 429, 5xx, answers off the schema).
-    #[arg(long, env = "LLM_MAX_RETRIES", default_value_t = 2)]
+    #[arg(long, env = "LLM_MAX_RETRIES", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(0..=10))]
     llm_max_retries: u32,
     /// Seconds one webhook delivery may take.
-    #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = 15)]
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECONDS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
     webhook_timeout_seconds: u64,
     /// Waits before each webhook retry, e.g. `1s,5s,30s`; after the last the message is given up.
     #[arg(long, env = "WEBHOOK_RETRY_SCHEDULE", default_value = DEFAULT_RETRY_SCHEDULE)]
@@ -105,10 +112,12 @@ struct ServeArgs {
           action = clap::ArgAction::Set)]
     allow_private_webhook_targets: bool,
     /// Webhook deliveries in flight at once.
-    #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = 16)]
-    webhook_concurrency: usize,
+    #[arg(long, env = "WEBHOOK_CONCURRENCY", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    webhook_concurrency: u16,
     /// Hours a rotated-out webhook secret keeps signing beside the new one.
-    #[arg(long, env = "WEBHOOK_SECRET_GRACE_HOURS", default_value_t = 24)]
+    #[arg(long, env = "WEBHOOK_SECRET_GRACE_HOURS", default_value_t = 24,
+          value_parser = clap::value_parser!(u64).range(0..=720))]
     webhook_secret_grace_hours: u64,
 }
 
@@ -172,14 +181,20 @@ impl Cli {
         let url = self
             .database_url
             .unwrap_or_else(|| DEFAULT_SQLITE_URL.to_owned());
-        let db = Db::connect(&url).await?;
-        db.migrate().await?;
         let command = self
             .command
             .unwrap_or_else(|| Command::Serve(ServeArgs::from_env()));
+        // Settings are checked before anything is opened.
+        let serve_config = match &command {
+            Command::Serve(args) => Some(args.clone().into_config()?),
+            _ => None,
+        };
+        let db = Db::connect(&url).await?;
+        db.migrate().await?;
         match command {
-            Command::Serve(args) => {
-                server::serve(db, args.into_config()).await?;
+            Command::Serve(_) => {
+                let config = serve_config.expect("checked above");
+                server::serve(db, config).await?;
                 Ok(ExitCode::SUCCESS)
             }
             Command::Migrate => {
@@ -222,41 +237,52 @@ impl ServeArgs {
         Defaults::parse_from(["serve"]).args
     }
 
-    fn into_config(self) -> ServeConfig {
+    /// The settings checked together: a language model needs its URL, model and key.
+    fn into_config(self) -> anyhow::Result<ServeConfig> {
         let llm = match (self.llm_base_url, self.llm_model, self.llm_api_key) {
             (Some(base_url), Some(model), Some(api_key)) => Some(LlmConfig {
                 base_url,
                 model,
                 api_key,
-                timeout: Duration::from_secs(self.llm_timeout_seconds.max(1)),
+                timeout: Duration::from_secs(self.llm_timeout_seconds),
                 max_retries: self.llm_max_retries,
             }),
             (None, None, None) => None,
-            _ => {
-                tracing::warn!(
-                    "LLM_BASE_URL, LLM_MODEL and LLM_API_KEY must all be set to use a language                      model; going on without one"
+            (base_url, model, api_key) => {
+                let missing: Vec<&str> = [
+                    ("LLM_BASE_URL", base_url.is_none()),
+                    ("LLM_MODEL", model.is_none()),
+                    ("LLM_API_KEY", api_key.is_none()),
+                ]
+                .into_iter()
+                .filter(|(_, missing)| *missing)
+                .map(|(name, _)| name)
+                .collect();
+                anyhow::bail!(
+                    "a language model needs LLM_BASE_URL, LLM_MODEL and LLM_API_KEY together; \
+                     missing: {} (or unset all three to run without one)",
+                    missing.join(", ")
                 );
-                None
             }
         };
-        ServeConfig {
+        Ok(ServeConfig {
             listen: self.listen,
             bootstrap_api_key: self.bootstrap_api_key,
             llm,
             webhooks: WebhookConfig {
-                timeout: Duration::from_secs(self.webhook_timeout_seconds.max(1)),
+                timeout: Duration::from_secs(self.webhook_timeout_seconds),
                 retry_schedule: self.webhook_retry_schedule.0,
                 allow_private_targets: self.allow_private_webhook_targets,
-                concurrency: self.webhook_concurrency.max(1),
+                concurrency: usize::from(self.webhook_concurrency),
                 secret_grace: Duration::from_secs(self.webhook_secret_grace_hours * 3_600),
             },
             worker: WorkerConfig {
-                concurrency: self.worker_concurrency,
-                lease: Duration::from_secs(self.job_lease_seconds.max(1)),
+                concurrency: usize::from(self.worker_concurrency),
+                lease: Duration::from_secs(self.job_lease_seconds),
                 step_delay: Duration::from_millis(self.worker_step_delay_ms),
                 max_attempts: self.job_max_attempts,
             },
-        }
+        })
     }
 }
 

@@ -9,5 +9,6 @@ mod generate;
 mod generation;
 mod history;
 mod llm;
+mod settings;
 mod storage;
 mod webhooks;
