@@ -24,6 +24,33 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
+/// A refused command is the client's conflict with the job's state (or with a concurrent
+/// writer), not a server failure; only storage and decoding failures are 500s.
+impl From<crate::commands::CommandError> for ApiError {
+    fn from(error: crate::commands::CommandError) -> Self {
+        use assessment_domain::TaskExecutionError;
+        use cqrs_es::AggregateError;
+        match error {
+            AggregateError::UserError(TaskExecutionError::NotRequested) => {
+                ApiError::NotFound("Task execution not found")
+            }
+            AggregateError::UserError(TaskExecutionError::AlreadyRequested) => {
+                ApiError::Conflict("This job was requested already")
+            }
+            AggregateError::UserError(TaskExecutionError::AlreadyEnded) => {
+                ApiError::Conflict("This job has ended already")
+            }
+            AggregateError::UserError(TaskExecutionError::NotStarted) => {
+                ApiError::Conflict("This job has not started processing")
+            }
+            AggregateError::AggregateConflict => {
+                ApiError::Conflict("Another request changed this job at the same time; try again")
+            }
+            other => ApiError::Internal(anyhow::anyhow!("command failed: {other}")),
+        }
+    }
+}
+
 impl From<RequestError> for ApiError {
     fn from(error: RequestError) -> Self {
         ApiError::BadRequest(error.to_string())
@@ -102,4 +129,39 @@ pub async fn json_errors(response: Response) -> Response {
         }
     }
     rewritten
+}
+
+#[cfg(test)]
+mod tests {
+    use assessment_domain::TaskExecutionError;
+    use cqrs_es::AggregateError;
+
+    use super::*;
+
+    #[test]
+    fn refused_commands_are_client_errors_and_failures_are_500() {
+        let status = |error| ApiError::from(error).status();
+        assert_eq!(
+            status(AggregateError::UserError(
+                TaskExecutionError::AlreadyRequested
+            )),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status(AggregateError::UserError(TaskExecutionError::AlreadyEnded)),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status(AggregateError::UserError(TaskExecutionError::NotRequested)),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status(AggregateError::AggregateConflict),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            status(AggregateError::UnexpectedError("disk full".into())),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 }

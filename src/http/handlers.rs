@@ -185,8 +185,7 @@ pub async fn generate_assessment(
     state
         .bus
         .execute(&job_id, &caller.organization_id, command)
-        .await
-        .map_err(|error| anyhow::anyhow!("requesting job {job_id}: {error}"))?;
+        .await?;
     tracing::info!(%job_id, organization_id = %caller.organization_id, "assessment job queued");
     Ok((
         StatusCode::ACCEPTED,
