@@ -76,7 +76,7 @@ struct ServeArgs {
     worker_step_delay_ms: u64,
     /// Claims of one job after which it fails instead of being retried.
     #[arg(long, env = "JOB_MAX_ATTEMPTS", default_value_t = 5,
-          value_parser = clap::value_parser!(i32).range(1..=100))]
+          value_parser = clap::value_parser!(i32).range(0..=100))]
     job_max_attempts: i32,
     /// An API key to accept (created in the default organization if missing).
     #[arg(long, env = "BOOTSTRAP_API_KEY", hide_env_values = true)]

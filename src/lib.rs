@@ -9,6 +9,7 @@ pub mod generator;
 pub mod http;
 pub mod projector;
 pub mod quality;
+pub mod query;
 pub mod read_models;
 pub mod replay;
 pub mod server;

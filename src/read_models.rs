@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use assessment_domain::TaskExecutionEvent;
 use assessment_projections::{AssessmentRecord, TaskStatus};
 
-use crate::event_log::{self, DecodedEvent};
+use crate::event_log::DecodedEvent;
 use crate::store::views::{self, AssessmentRow, StatusRow};
 use crate::store::{job_queue, Db, Tx};
 
@@ -114,22 +114,12 @@ pub(crate) fn assessment_from_row(row: AssessmentRow) -> anyhow::Result<Assessme
     })
 }
 
-/// The status of `job_id` as `organization_id` may see it. A job whose events the subscription
-/// has not reached yet is folded from its own events, so a client never gets 404 for a job it
-/// was just told about.
-pub async fn task_status(
-    db: &Db,
-    job_id: &str,
-    organization_id: &str,
-) -> anyhow::Result<Option<TaskStatus>> {
-    let status = match views::status(db, job_id).await? {
-        Some(row) => Some(status_from_row(row)?),
-        None => {
-            let events = event_log::load_job(db, job_id).await?;
-            TaskStatus::from_history(events.iter().map(DecodedEvent::recorded))
-        }
-    };
-    Ok(status.filter(|status| status.organization_id == organization_id))
+/// A job's stored status (the read model, which may lag behind the log).
+pub async fn stored_status(db: &Db, job_id: &str) -> anyhow::Result<Option<TaskStatus>> {
+    views::status(db, job_id)
+        .await?
+        .map(status_from_row)
+        .transpose()
 }
 
 /// The assessment `assessment_id` if it belongs to `organization_id`.

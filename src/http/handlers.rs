@@ -16,9 +16,11 @@ use assessment_domain::{
 use assessment_projections::{AssessmentInfo, AssessmentRecord, TaskStatusView, QUEUED_MESSAGE};
 
 use super::error::ApiError;
+use super::params::{canonical_id, parse_as_of, JOB_NOT_FOUND};
 use super::AppState;
 use crate::api_keys::Caller;
 use crate::generator::Engine;
+use crate::query;
 use crate::read_models;
 
 fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
@@ -198,12 +200,6 @@ pub async fn generate_assessment(
 }
 
 /// Ids are UUIDs; anything else cannot name a job or assessment.
-pub(super) fn canonical_id(raw: &str) -> Option<String> {
-    uuid::Uuid::parse_str(raw).ok().map(|id| id.to_string())
-}
-
-pub(super) const JOB_NOT_FOUND: ApiError = ApiError::NotFound("Task execution not found");
-
 #[derive(Debug, Deserialize)]
 pub struct StatusQuery {
     /// A log position, or an RFC 3339 time: the status as it was then.
@@ -219,10 +215,10 @@ pub async fn task_status(
 ) -> Result<Json<TaskStatusView>, ApiError> {
     let job_id = canonical_id(&job_id).ok_or(JOB_NOT_FOUND)?;
     let status = match query.as_of {
-        None => read_models::task_status(&state.db, &job_id, &caller.organization_id).await?,
+        None => query::task_status(&state.db, &job_id, &caller.organization_id).await?,
         Some(as_of) => {
-            let point = super::history::parse_as_of(&as_of)?;
-            super::history::status_as_of(&state.db, &job_id, &caller.organization_id, point).await?
+            let point = parse_as_of(&as_of)?;
+            query::status_as_of(&state.db, &job_id, &caller.organization_id, point).await?
         }
     };
     status.map(|s| Json(s.view)).ok_or(JOB_NOT_FOUND)

@@ -8,20 +8,19 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 
-use assessment_domain::TaskExecutionEvent;
 use assessment_projections::TaskStatus;
 
 use super::error::ApiError;
-use super::handlers::{canonical_id, JOB_NOT_FOUND};
+use super::params::{canonical_id, parse_time, JOB_NOT_FOUND};
 use super::AppState;
 use crate::api_keys::Caller;
 use crate::event_log::{self, Cursor, DecodedEvent, LogFilter, StoredEvent};
+use crate::query;
 use crate::store::Db;
 
 /// Most events one feed page returns.
@@ -45,21 +44,15 @@ fn event_json(stored: &StoredEvent) -> Value {
     })
 }
 
-/// The job's events if it belongs to `organization_id`.
+/// The job's events if it belongs to `organization_id`, else 404.
 async fn owned_history(
     db: &Db,
     job_id: &str,
     organization_id: &str,
 ) -> Result<Vec<DecodedEvent>, ApiError> {
-    let events = event_log::load_job(db, job_id).await?;
-    match events.first().map(|e| &e.event) {
-        Some(TaskExecutionEvent::JobRequested(requested))
-            if requested.organization_id == organization_id =>
-        {
-            Ok(events)
-        }
-        _ => Err(JOB_NOT_FOUND),
-    }
+    query::owned_history(db, job_id, organization_id)
+        .await?
+        .ok_or(JOB_NOT_FOUND)
 }
 
 /// `GET /api/v2/task-executions/{job_id}/events`
@@ -82,12 +75,6 @@ pub struct FeedQuery {
     job_id: Option<String>,
     from: Option<String>,
     to: Option<String>,
-}
-
-fn parse_time(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| ApiError::BadRequest(format!("{name} must be an RFC 3339 time")))
 }
 
 /// `GET /api/v2/events?after=CURSOR&limit=N[&event_type=&job_id=&from=&to=]`
@@ -131,41 +118,6 @@ pub async fn feed(
         "next_cursor": next.encode(),
         "has_more": has_more,
     })))
-}
-
-/// A point in the log: a position, or a time.
-#[derive(Debug, Clone, Copy)]
-pub enum AsOf {
-    Position(i64),
-    Time(DateTime<Utc>),
-}
-
-pub fn parse_as_of(text: &str) -> Result<AsOf, ApiError> {
-    if let Ok(position) = text.parse::<i64>() {
-        return Ok(AsOf::Position(position));
-    }
-    parse_time("as_of", text).map(AsOf::Time).map_err(|_| {
-        ApiError::BadRequest("as_of must be a log position or an RFC 3339 time".into())
-    })
-}
-
-/// The job's status folded from its events up to `point`, with the same code as the live view.
-pub async fn status_as_of(
-    db: &Db,
-    job_id: &str,
-    organization_id: &str,
-    point: AsOf,
-) -> Result<Option<TaskStatus>, ApiError> {
-    let events = match owned_history(db, job_id, organization_id).await {
-        Ok(events) => events,
-        Err(ApiError::NotFound(_)) => return Ok(None),
-        Err(error) => return Err(error),
-    };
-    let until = events.iter().take_while(|e| match point {
-        AsOf::Position(position) => e.stored.position <= position,
-        AsOf::Time(time) => e.stored.recorded_at <= time,
-    });
-    Ok(TaskStatus::from_history(until.map(DecodedEvent::recorded)))
 }
 
 /// `GET /api/v2/task-executions/status/{job_id}/stream`: the status view after every event of

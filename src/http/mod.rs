@@ -4,6 +4,7 @@ mod auth;
 mod error;
 mod handlers;
 mod history;
+mod params;
 mod webhooks;
 
 use axum::extract::DefaultBodyLimit;

@@ -7,7 +7,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::handlers::{canonical_id, JOB_NOT_FOUND};
+use super::params::{canonical_id, JOB_NOT_FOUND};
 use super::AppState;
 use crate::api_keys::Caller;
 use crate::webhooks::delivery::{self, Redelivery};
@@ -42,7 +42,7 @@ pub async fn deliveries(
         Some(deliveries) => Ok(Json(json!({ "job_id": job_id, "deliveries": deliveries }))),
         None => {
             // A job of the caller's without a notification_url has an empty log.
-            crate::read_models::task_status(&state.db, &job_id, &caller.organization_id)
+            crate::query::task_status(&state.db, &job_id, &caller.organization_id)
                 .await?
                 .ok_or(JOB_NOT_FOUND)?;
             Ok(Json(json!({ "job_id": job_id, "deliveries": [] })))

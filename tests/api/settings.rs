@@ -36,7 +36,7 @@ async fn a_setting_out_of_range_stops_the_service_naming_it() {
     for (name, value) in [
         ("JOB_LEASE_SECONDS", "0"),
         ("WEBHOOK_CONCURRENCY", "0"),
-        ("JOB_MAX_ATTEMPTS", "-1"),
+        ("JOB_MAX_ATTEMPTS", "101"),
         ("WEBHOOK_TIMEOUT_SECONDS", "many"),
     ] {
         let (failed, stderr, created) = serve_with(&[(name, value)]).await;
