@@ -147,3 +147,58 @@ pub async fn release_instance(db: &Db, instance: &str) -> sqlx::Result<u64> {
         .rows_affected()
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn queue_with_one_job() -> (Db, tempfile::TempDir) {
+        let folder = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/q.sqlite", folder.path().display()))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        enqueue(&mut tx, "job-1", "acme", 1).await.unwrap();
+        tx.commit().await.unwrap();
+        (db, folder)
+    }
+
+    /// Lease expiry is decided by the times the caller passes, so it is tested without
+    /// waiting for a lease to run out.
+    #[tokio::test]
+    async fn a_lease_holds_until_it_runs_out_and_then_the_job_is_claimed_again() {
+        let (db, _folder) = queue_with_one_job().await;
+        let first = claim(&db, "a/1", 1_000, 31_000).await.unwrap().unwrap();
+        assert_eq!((first.job_id.as_str(), first.attempts), ("job-1", 1));
+        assert!(claim(&db, "b/1", 30_999, 60_999).await.unwrap().is_none());
+        assert!(renew(&db, "job-1", "a/1", 61_000).await.unwrap());
+        assert!(claim(&db, "b/1", 61_000, 91_000).await.unwrap().is_none());
+        let second = claim(&db, "b/1", 61_001, 91_001).await.unwrap().unwrap();
+        assert_eq!(second.attempts, 2);
+        assert!(
+            !renew(&db, "job-1", "a/1", 95_000).await.unwrap(),
+            "a/1 lost it"
+        );
+        release_finished(&db, "job-1", "b/1").await.unwrap();
+        assert!(claim(&db, "c/1", 10_000_000, 10_030_000)
+            .await
+            .unwrap()
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn an_instance_gives_up_its_leases_without_spending_attempts() {
+        let (db, _folder) = queue_with_one_job().await;
+        claim(&db, "host-a/1", 1_000, 31_000)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(release_instance(&db, "host-a").await.unwrap(), 1);
+        let again = claim(&db, "host-b/1", 1_001, 31_001)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.attempts, 1, "the interrupted claim did not count");
+    }
+}

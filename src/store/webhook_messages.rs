@@ -278,3 +278,85 @@ pub async fn requeue(db: &Db, job_id: &str, message_id: &str, now_ms: i64) -> sq
     });
     Ok(changed == 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message<'a>(id: &'a str, sequence: i64, due_ms: i64) -> NewMessage<'a> {
+        NewMessage {
+            id,
+            job_id: "job-1",
+            organization_id: "acme",
+            sequence,
+            payload: "{}",
+            state: MessageState::Pending,
+            next_attempt_ms: due_ms,
+            created_at: "2026-01-01T00:00:00.000Z",
+        }
+    }
+
+    /// Due times and leases are decided by the times the caller passes, so retries are tested
+    /// without waiting for them.
+    #[tokio::test]
+    async fn messages_are_claimed_when_due_one_at_a_time_per_job_and_again_after_a_lost_lease() {
+        let folder = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/m.sqlite", folder.path().display()))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        assert!(queue(&mut tx, &message("m1", 1, 5_000)).await.unwrap());
+        assert!(queue(&mut tx, &message("m2", 2, 0)).await.unwrap());
+        assert!(
+            !queue(&mut tx, &message("m1", 1, 0)).await.unwrap(),
+            "same id"
+        );
+        tx.commit().await.unwrap();
+
+        // m2 is due but waits behind m1, which is not due yet.
+        assert!(claim_due(&db, "d/1", 4_999, 20_000, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        let claimed = claim_due(&db, "d/1", 5_000, 20_000, 10).await.unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].id, "m1");
+        // Leased: nobody else gets it until the lease runs out.
+        assert!(claim_due(&db, "d/2", 19_999, 40_000, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        let again = claim_due(&db, "d/2", 20_001, 40_000, 10).await.unwrap();
+        assert_eq!(again[0].lease_owner, "d/2");
+        // The first dispatcher's late answer cannot settle the second one's claim.
+        let late = Settlement {
+            message: &claimed[0],
+            attempt: None,
+            state: MessageState::Delivered,
+            attempts: 1,
+            next_attempt_ms: None,
+            delivered_at: None,
+            gone: false,
+        };
+        settle(&db, &late).await.unwrap();
+        let retry = Settlement {
+            message: &again[0],
+            attempt: None,
+            state: MessageState::Pending,
+            attempts: 1,
+            next_attempt_ms: Some(60_000),
+            delivered_at: None,
+            gone: false,
+        };
+        settle(&db, &retry).await.unwrap();
+        assert!(claim_due(&db, "d/3", 59_999, 80_000, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            claim_due(&db, "d/3", 60_000, 80_000, 10).await.unwrap()[0].id,
+            "m1"
+        );
+    }
+}
