@@ -456,9 +456,7 @@ mod tests {
                 };
                 let count = |level: Difficulty| {
                     assessment
-                        .sections
-                        .iter()
-                        .flat_map(|s| &s.questions)
+                        .questions()
                         .filter(|q| q.difficulty == level)
                         .count()
                 };
@@ -485,9 +483,7 @@ mod tests {
         let engine = Engine::embedded().unwrap();
         let deep = |assessment: &Assessment| -> Vec<String> {
             assessment
-                .sections
-                .iter()
-                .flat_map(|s| &s.questions)
+                .questions()
                 .filter(|q| engine.library.count(&q.skill) >= 12)
                 .map(|q| q.id.clone())
                 .collect()
@@ -541,9 +537,7 @@ mod tests {
             let chosen: Vec<&str> = analysis.skills.iter().map(|s| s.name.as_str()).collect();
             assert_eq!(assessment.skills, chosen, "{}", job.id);
             let minutes: u32 = assessment
-                .sections
-                .iter()
-                .flat_map(|s| &s.questions)
+                .questions()
                 .map(|q| q.duration_seconds)
                 .sum::<u32>()
                 / 60;

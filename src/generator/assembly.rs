@@ -364,21 +364,11 @@ impl Draw<'_> {
         // A level's chance grows with how many questions it has only as its square root: a
         // skill with many medium questions still mostly answers a hard slot with a hard one,
         // and a level of few questions is not drawn so often that two jobs repeat them.
-        let at_level = |level: Difficulty| {
-            eligible
-                .iter()
-                .filter(|c| c.question.difficulty == level)
-                .count()
-        };
-        let level_counts: Vec<(Difficulty, usize)> =
-            Difficulty::ALL.iter().map(|&d| (d, at_level(d))).collect();
-        let share = |level: Difficulty| {
-            let n = level_counts
-                .iter()
-                .find(|(d, _)| *d == level)
-                .map_or(1, |(_, n)| (*n).max(1));
-            (n as f64).sqrt()
-        };
+        let mut at_level = [0usize; Difficulty::ALL.len()];
+        for candidate in &eligible {
+            at_level[candidate.question.difficulty as usize] += 1;
+        }
+        let share = |level: Difficulty| (at_level[level as usize].max(1) as f64).sqrt();
         eligible
             .into_iter()
             .filter_map(|c| {
@@ -514,6 +504,7 @@ pub fn assemble(
     // longest first and from the least important skill, a skill's last slot last.
     let cap_seconds = max_minutes * 60;
     let mix = difficulty_mix(seniority);
+    let floor = shortening_floor(seniority);
     loop {
         let all = per_skill.iter().flatten().chain(&coding);
         let total_seconds: u32 = all.clone().map(Slot::seconds).sum();
@@ -549,7 +540,6 @@ pub fn assemble(
             // shorter, never below what the seniority is mostly tested at; then give up the
             // coding slots; only then drop the least important skills.
             None => {
-                let floor = shortening_floor(seniority);
                 let longest = per_skill
                     .iter_mut()
                     .flatten()
@@ -575,7 +565,7 @@ pub fn assemble(
         seed: request.seed,
         allowed_types: &type_allowed,
         allowed_levels: &allowed_levels,
-        floor: shortening_floor(seniority),
+        floor,
         language: options.language.as_deref(),
     };
     let fill = |slot: &Slot, used: &mut HashSet<String>| -> Option<Question> {

@@ -24,6 +24,8 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
+pub const JOB_NOT_FOUND: ApiError = ApiError::NotFound("Task execution not found");
+
 /// A refused command is the client's conflict with the job's state (or with a concurrent
 /// writer), not a server failure; only storage and decoding failures are 500s.
 impl From<crate::commands::CommandError> for ApiError {
@@ -31,9 +33,7 @@ impl From<crate::commands::CommandError> for ApiError {
         use assessment_domain::TaskExecutionError;
         use cqrs_es::AggregateError;
         match error {
-            AggregateError::UserError(TaskExecutionError::NotRequested) => {
-                ApiError::NotFound("Task execution not found")
-            }
+            AggregateError::UserError(TaskExecutionError::NotRequested) => JOB_NOT_FOUND,
             AggregateError::UserError(TaskExecutionError::AlreadyRequested) => {
                 ApiError::Conflict("This job was requested already")
             }

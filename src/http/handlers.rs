@@ -15,8 +15,8 @@ use assessment_domain::{
 };
 use assessment_projections::{AssessmentInfo, AssessmentRecord, TaskStatusView, QUEUED_MESSAGE};
 
-use super::error::ApiError;
-use super::params::{canonical_id, parse_as_of, JOB_NOT_FOUND};
+use super::error::{ApiError, JOB_NOT_FOUND};
+use super::params::{canonical_id, parse_as_of};
 use super::AppState;
 use crate::api_keys::Caller;
 use crate::generator::Engine;

@@ -15,8 +15,8 @@ use tokio_stream::Stream;
 
 use assessment_projections::TaskStatus;
 
-use super::error::ApiError;
-use super::params::{canonical_id, parse_time, JOB_NOT_FOUND};
+use super::error::{ApiError, JOB_NOT_FOUND};
+use super::params::{canonical_id, parse_time};
 use super::AppState;
 use crate::api_keys::Caller;
 use crate::event_log::{self, Cursor, DecodedEvent, LogFilter, StoredEvent};

@@ -10,8 +10,6 @@ pub fn canonical_id(raw: &str) -> Option<String> {
     uuid::Uuid::parse_str(raw).ok().map(|id| id.to_string())
 }
 
-pub const JOB_NOT_FOUND: ApiError = ApiError::NotFound("Task execution not found");
-
 pub fn parse_time(name: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))

@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::error::ApiError;
-use super::params::{canonical_id, JOB_NOT_FOUND};
+use super::error::{ApiError, JOB_NOT_FOUND};
+use super::params::canonical_id;
 use super::AppState;
 use crate::api_keys::Caller;
 use crate::webhooks::delivery::{self, Redelivery};

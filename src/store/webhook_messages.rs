@@ -27,17 +27,6 @@ impl MessageState {
             MessageState::Cancelled => "cancelled",
         }
     }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [
-            MessageState::Pending,
-            MessageState::Delivered,
-            MessageState::Failed,
-            MessageState::Cancelled,
-        ]
-        .into_iter()
-        .find(|state| state.as_str() == text)
-    }
 }
 
 /// A message the outbox subscription queues.

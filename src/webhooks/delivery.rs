@@ -34,9 +34,6 @@ fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// A message this dispatcher holds the lease of.
-type Claimed = ClaimedMessage;
-
 /// How a delivery turn ends for a message.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Outcome {
@@ -169,7 +166,7 @@ impl Dispatcher {
     }
 
     /// Leases up to `limit` due messages, each the oldest undelivered one of its job.
-    async fn claim(&self, limit: usize) -> anyhow::Result<Vec<Claimed>> {
+    async fn claim(&self, limit: usize) -> anyhow::Result<Vec<ClaimedMessage>> {
         let now = now_ms();
         // Long enough for one attempt and its bookkeeping; after a crash the message is sent
         // again once this runs out.
@@ -179,7 +176,7 @@ impl Dispatcher {
     }
 
     /// Sends one message and records the attempt and its consequence.
-    async fn deliver(&self, message: &Claimed) -> anyhow::Result<()> {
+    async fn deliver(&self, message: &ClaimedMessage) -> anyhow::Result<()> {
         let Some(target) = webhook_targets::for_delivery(&self.db, &message.job_id).await? else {
             anyhow::bail!("message {} has no target", message.id);
         };
@@ -237,7 +234,7 @@ impl Dispatcher {
 
     async fn send(
         &self,
-        message: &Claimed,
+        message: &ClaimedMessage,
         url: &str,
         key_id: Option<String>,
         organization_id: &str,
@@ -304,7 +301,7 @@ impl Dispatcher {
     /// Records the attempt and the message's new state, and gives up the lease, together.
     async fn finish(
         &self,
-        message: &Claimed,
+        message: &ClaimedMessage,
         attempt: Option<AttemptRow>,
         outcome: Outcome,
     ) -> anyhow::Result<()> {
@@ -373,7 +370,7 @@ pub async fn delivery_log(
                 response_body: a.response_body.clone(),
             })
             .collect();
-        let next_attempt_at = (MessageState::parse(&message.state) == Some(MessageState::Pending))
+        let next_attempt_at = (message.state == MessageState::Pending.as_str())
             .then(|| DateTime::from_timestamp_millis(message.next_attempt_ms).map(rfc3339))
             .flatten();
         log.push(DeliveryLogEntry {

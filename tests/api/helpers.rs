@@ -94,14 +94,20 @@ fn throwaway_cluster() -> String {
         .arg("-u")
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let as_postgres: &[&str] = if as_root {
+        &["runuser", "-u", "postgres", "--"]
+    } else {
+        &[]
+    };
     let run = |program: &str, args: &[&str]| {
         let tool = bin.join(program);
-        let mut command = if as_root {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&tool);
-            c
-        } else {
-            Command::new(&tool)
+        let mut command = match as_postgres.split_first() {
+            Some((runner, runner_args)) => {
+                let mut c = Command::new(runner);
+                c.args(runner_args).arg(&tool);
+                c
+            }
+            None => Command::new(&tool),
         };
         let output = command.args(args).output().expect(program);
         assert!(
@@ -148,14 +154,11 @@ fn throwaway_cluster() -> String {
         ],
     );
     let pg_ctl = bin.join("pg_ctl");
-    let stop = if as_root {
-        format!(
-            "runuser -u postgres -- {} -D {data_arg} -m immediate stop",
-            pg_ctl.display()
-        )
-    } else {
-        format!("{} -D {data_arg} -m immediate stop", pg_ctl.display())
-    };
+    let stop = format!(
+        "{} {} -D {data_arg} -m immediate stop",
+        as_postgres.join(" "),
+        pg_ctl.display()
+    );
     let watcher = format!(
         "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf {socket_arg}",
         pid = std::process::id()
