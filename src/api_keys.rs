@@ -2,7 +2,7 @@
 //! organization, revocable. Keys carry 256 random bits, so a fast hash is enough: nobody can
 //! guess a key from its hash by trying candidates.
 
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -14,7 +14,34 @@ pub const DEFAULT_ORGANIZATION: &str = "default";
 const KEY_PREFIX: &str = "ak_";
 
 /// A key as listed: everything but the secret.
-pub type ApiKeyInfo = store::api_keys::ApiKeyRow;
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKeyInfo {
+    pub id: String,
+    pub name: String,
+    pub organization_id: String,
+    /// The first characters of the key, to tell keys apart.
+    pub key_prefix: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+/// Times as keys are listed: RFC 3339, UTC, whole seconds.
+fn listed(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+impl From<store::api_keys::ApiKeyRow> for ApiKeyInfo {
+    fn from(row: store::api_keys::ApiKeyRow) -> Self {
+        ApiKeyInfo {
+            id: row.id,
+            name: row.name,
+            organization_id: row.organization_id,
+            key_prefix: row.key_prefix,
+            created_at: listed(row.created_at.0),
+            revoked_at: row.revoked_at.map(|at| listed(at.0)),
+        }
+    }
+}
 
 /// A key just created; the only time the key itself exists outside the client.
 #[derive(Debug, Clone, Serialize)]
@@ -53,54 +80,60 @@ fn prefix_of(key: &str) -> String {
     }
 }
 
-fn now() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// Stores `key` (or a new random one) under `name` for `organization_id`.
+/// Stores `key` (or a new random one) under `name` for `organization_id`, created `now`.
 async fn insert(
     db: &Db,
     name: &str,
     organization_id: &str,
     key: String,
+    now: DateTime<Utc>,
 ) -> anyhow::Result<Option<CreatedApiKey>> {
-    let info = ApiKeyInfo {
+    let row = store::api_keys::ApiKeyRow {
         id: uuid::Uuid::new_v4().to_string(),
         name: name.to_owned(),
         organization_id: organization_id.to_owned(),
         key_prefix: prefix_of(&key),
-        created_at: now(),
+        created_at: store::time::StoredTime(now),
         revoked_at: None,
     };
-    if !store::api_keys::insert(db, &info, &hash_key(&key)).await? {
+    if !store::api_keys::insert(db, &row, &hash_key(&key)).await? {
         return Ok(None);
     }
-    let webhook_secret = crate::webhooks::signing::create(db, &info.id).await?;
+    let webhook_secret = crate::webhooks::signing::create(db, &row.id, now).await?;
     Ok(Some(CreatedApiKey {
-        info,
+        info: row.into(),
         api_key: key,
         webhook_secret,
     }))
 }
 
-pub async fn create(db: &Db, name: &str, organization_id: &str) -> anyhow::Result<CreatedApiKey> {
-    insert(db, name, organization_id, new_key())
+pub async fn create(
+    db: &Db,
+    name: &str,
+    organization_id: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<CreatedApiKey> {
+    insert(db, name, organization_id, new_key(), now)
         .await?
         .ok_or_else(|| anyhow::anyhow!("a freshly generated key collided with an existing one"))
 }
 
 /// Makes sure `key` is a valid key of the default organization. Returns whether it was added.
 /// A key that exists but was revoked stays revoked.
-pub async fn ensure(db: &Db, key: &str) -> anyhow::Result<bool> {
+pub async fn ensure(db: &Db, key: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
     anyhow::ensure!(
         key.trim().len() >= 16,
         "BOOTSTRAP_API_KEY must be at least 16 characters"
     );
-    Ok(
-        insert(db, "bootstrap", DEFAULT_ORGANIZATION, key.trim().to_owned())
-            .await?
-            .is_some(),
+    Ok(insert(
+        db,
+        "bootstrap",
+        DEFAULT_ORGANIZATION,
+        key.trim().to_owned(),
+        now,
     )
+    .await?
+    .is_some())
 }
 
 pub async fn count(db: &Db) -> anyhow::Result<i64> {
@@ -108,12 +141,13 @@ pub async fn count(db: &Db) -> anyhow::Result<i64> {
 }
 
 pub async fn list(db: &Db) -> anyhow::Result<Vec<ApiKeyInfo>> {
-    store::api_keys::list(db).await
+    let rows = store::api_keys::list(db).await?;
+    Ok(rows.into_iter().map(ApiKeyInfo::from).collect())
 }
 
-/// Revokes the key with `id`. Returns false if no such active key exists.
-pub async fn revoke(db: &Db, id: &str) -> anyhow::Result<bool> {
-    store::api_keys::revoke(db, id, &now()).await
+/// Revokes the key with `id` as of `now`. Returns false if no such active key exists.
+pub async fn revoke(db: &Db, id: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    store::api_keys::revoke(db, id, now).await
 }
 
 /// The caller a presented key belongs to, if the key is known and not revoked.

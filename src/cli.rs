@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::api_keys::{self, DEFAULT_ORGANIZATION};
+use crate::clock::Clock;
 use crate::generator::llm::LlmConfig;
 use crate::server::{self, ServeConfig};
 use crate::store::{Db, DEFAULT_SQLITE_URL};
@@ -293,7 +294,7 @@ async fn run_api_keys(db: &Db, command: ApiKeysCommand) -> anyhow::Result<ExitCo
             organization,
             json,
         } => {
-            let created = api_keys::create(db, &name, &organization).await?;
+            let created = api_keys::create(db, &name, &organization, Clock::system().now()).await?;
             if json {
                 println!("{}", serde_json::to_string(&created)?);
             } else {
@@ -332,7 +333,7 @@ async fn run_api_keys(db: &Db, command: ApiKeysCommand) -> anyhow::Result<ExitCo
             Ok(ExitCode::SUCCESS)
         }
         ApiKeysCommand::Revoke { id } => {
-            if api_keys::revoke(db, &id).await? {
+            if api_keys::revoke(db, &id, Clock::system().now()).await? {
                 println!("revoked {id}");
                 Ok(ExitCode::SUCCESS)
             } else {

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod event_log;
 pub mod generator;

@@ -12,7 +12,7 @@ use assessment_domain::{Assessment, GenerationOptions};
 use serde::Deserialize;
 
 use crate::generator::analysis::{self, Analysis, RankedSkill, MIN_SKILLS};
-use crate::generator::{assembly, Engine, Taxonomy};
+use crate::generator::{assembly, pipeline, Engine, Taxonomy};
 
 #[derive(Deserialize)]
 struct BenchmarkFile {
@@ -261,13 +261,10 @@ fn assemble_seeded(
     if analysis.skills.is_empty() {
         return Ok(None);
     }
-    let wanted = 20 / analysis.skills.len() + 2;
+    let wanted = pipeline::wanted_per_skill(options.question_count, analysis.skills.len());
     let mut found = Vec::with_capacity(analysis.skills.len());
     for skill in &analysis.skills {
-        let context = match &skill.context {
-            Some(sentence) => format!("{}\n{sentence}", job.job_role),
-            None => job.job_role.clone(),
-        };
+        let context = pipeline::search_context(&job.job_role, skill);
         found.push(engine.candidates(skill, &job.job_role, &context, wanted)?.0);
     }
     let assessment = assembly::assemble(

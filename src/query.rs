@@ -1,10 +1,12 @@
 //! Reads that fold a job's events on the spot, with the same code as the live views: the
-//! status when the read model has not caught up yet, the status as of a point in the log, and
-//! a job's history for its owner only.
+//! status when the read model has not caught up yet, the status as of a point in the log, the
+//! status after each new event (the live stream), a job's history for its owner only, and what
+//! a worker needs to run a job (folded through the aggregate). Nothing else folds one job.
 
 use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
 
-use assessment_domain::TaskExecutionEvent;
+use assessment_domain::{JobRequested, Lifecycle, TaskExecution, TaskExecutionEvent};
 use assessment_projections::TaskStatus;
 
 use crate::event_log::{self, DecodedEvent};
@@ -68,4 +70,82 @@ pub async fn status_as_of(
         AsOf::Time(time) => e.stored.recorded_at <= time,
     });
     Ok(TaskStatus::from_history(until.map(DecodedEvent::recorded)))
+}
+
+/// A job as a worker runs it.
+#[derive(Debug, Clone)]
+pub struct JobToRun {
+    pub request: JobRequested,
+    /// Where the aggregate stands after every event so far.
+    pub lifecycle: Lifecycle,
+}
+
+/// The job's request and where it stands, or `None` if it has no `JobRequested` event.
+pub async fn job_to_run(db: &Db, job_id: &str) -> anyhow::Result<Option<JobToRun>> {
+    let history = event_log::load_job(db, job_id).await?;
+    let Some(TaskExecutionEvent::JobRequested(request)) = history.first().map(|e| &e.event) else {
+        return Ok(None);
+    };
+    let mut aggregate = TaskExecution::default();
+    for decoded in &history {
+        aggregate.apply(decoded.event.clone());
+    }
+    Ok(Some(JobToRun {
+        request: (**request).clone(),
+        lifecycle: aggregate.lifecycle(),
+    }))
+}
+
+/// The status after one event of the job.
+#[derive(Debug, Clone)]
+pub struct StatusUpdate {
+    /// The event's position in the log.
+    pub position: i64,
+    pub status: TaskStatus,
+    /// The event ended the job: no update follows.
+    pub terminal: bool,
+}
+
+/// Follows one job's status event by event, for the live stream: each call folds the events
+/// recorded since the last one, so no update is skipped or merged.
+#[derive(Debug)]
+pub struct StatusFollower {
+    job_id: String,
+    status: Option<TaskStatus>,
+    folded: usize,
+}
+
+impl StatusFollower {
+    pub fn new(job_id: String) -> Self {
+        Self {
+            job_id,
+            status: None,
+            folded: 0,
+        }
+    }
+
+    /// The status after each event recorded since the last call, oldest first.
+    pub async fn next_updates(&mut self, db: &Db) -> anyhow::Result<Vec<StatusUpdate>> {
+        let events = event_log::load_job(db, &self.job_id).await?;
+        let mut updates = Vec::new();
+        for event in events.iter().skip(self.folded) {
+            self.folded += 1;
+            self.status = TaskStatus::fold(self.status.take(), event.recorded());
+            if let Some(status) = &self.status {
+                updates.push(StatusUpdate {
+                    position: event.stored.position,
+                    status: status.clone(),
+                    terminal: event.event.is_terminal(),
+                });
+            }
+        }
+        Ok(updates)
+    }
+
+    /// Whether the job's last folded event ended it.
+    pub fn ended(&self) -> bool {
+        self.status
+            .as_ref()
+            .is_some_and(|status| status.view.status.has_ended())
+    }
 }

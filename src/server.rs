@@ -8,13 +8,14 @@ use anyhow::Context;
 use tokio::sync::{watch, Notify};
 
 use crate::api_keys;
+use crate::clock::Clock;
 use crate::commands::CommandBus;
 use crate::generator::llm::{LlmClient, LlmConfig};
 use crate::generator::Engine;
 use crate::http::{self, AppState};
 use crate::projector;
 use crate::store::Db;
-use crate::webhooks::delivery::Dispatcher;
+use crate::webhooks::dispatcher::Dispatcher;
 use crate::webhooks::{outbox, WebhookConfig};
 use crate::worker::{Worker, WorkerConfig};
 
@@ -29,13 +30,14 @@ pub struct ServeConfig {
 }
 
 /// Makes sure a new user has a key to make a first request with.
-async fn ensure_api_key(db: &Db, bootstrap: Option<&str>) -> anyhow::Result<()> {
+async fn ensure_api_key(db: &Db, bootstrap: Option<&str>, clock: &Clock) -> anyhow::Result<()> {
     if let Some(key) = bootstrap {
-        if api_keys::ensure(db, key).await? {
+        if api_keys::ensure(db, key, clock.now()).await? {
             tracing::info!("BOOTSTRAP_API_KEY added to the default organization");
         }
     } else if api_keys::count(db).await? == 0 {
-        let created = api_keys::create(db, "first key", api_keys::DEFAULT_ORGANIZATION).await?;
+        let organization = api_keys::DEFAULT_ORGANIZATION;
+        let created = api_keys::create(db, "first key", organization, clock.now()).await?;
         println!(
             "No API key existed, so one was created. It is shown only this once:\n  {}\n\
              Its webhook signing secret (also at GET /api/v2/webhooks/secret):\n  {}",
@@ -46,7 +48,8 @@ async fn ensure_api_key(db: &Db, bootstrap: Option<&str>) -> anyhow::Result<()> 
 }
 
 pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
-    ensure_api_key(&db, config.bootstrap_api_key.as_deref()).await?;
+    let clock = Clock::system();
+    ensure_api_key(&db, config.bootstrap_api_key.as_deref(), &clock).await?;
 
     let engine = Arc::new(Engine::embedded().context("loading the question library")?);
     let llm = config.llm.map(LlmClient::new).transpose()?;
@@ -61,6 +64,7 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
     let dispatcher = Arc::new(Dispatcher::new(
         db.clone(),
         config.webhooks.clone(),
+        clock.clone(),
         messages_queued.clone(),
     )?);
     let subscriptions = [
@@ -69,7 +73,12 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
             commits.clone(),
             jobs_queued.clone(),
         )),
-        tokio::spawn(outbox::run(db.clone(), commits, messages_queued)),
+        tokio::spawn(outbox::run(
+            db.clone(),
+            clock.clone(),
+            commits,
+            messages_queued,
+        )),
         tokio::spawn(dispatcher.run()),
     ];
     let workers = Worker::new(
@@ -78,6 +87,7 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
         engine.clone(),
         llm,
         config.worker,
+        clock.clone(),
         jobs_queued,
     )
     .spawn();
@@ -95,6 +105,7 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
         bus,
         engine,
         webhooks: config.webhooks,
+        clock,
         shutdown,
     });
     let served = axum::serve(listener, app)

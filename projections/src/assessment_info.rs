@@ -241,7 +241,7 @@ mod tests {
             view: TaskStatusView {
                 id: "job-1".into(),
                 kind: "assessment_creation".into(),
-                status: "processing".into(),
+                status: assessment_domain::Lifecycle::Processing,
                 current_step: None,
                 recent_logs: vec![],
                 result: None,

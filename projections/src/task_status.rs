@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use assessment_domain::TaskExecutionEvent;
+use assessment_domain::{Lifecycle, TaskExecutionEvent};
 
 use crate::time_format::{self, truncate};
 use crate::Recorded;
@@ -27,7 +27,8 @@ pub struct TaskStatusView {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
-    pub status: String,
+    /// Serialized as the seed's status values: `pending`, `processing`, `completed`, `failed`.
+    pub status: Lifecycle,
     pub current_step: Option<String>,
     pub recent_logs: Vec<LogEntry>,
     pub result: Option<Value>,
@@ -67,7 +68,7 @@ impl TaskStatus {
                     view: TaskStatusView {
                         id: recorded.job_id.to_owned(),
                         kind: TASK_TYPE.to_owned(),
-                        status: "pending".to_owned(),
+                        status: Lifecycle::Pending,
                         current_step: Some(QUEUED_STEP.to_owned()),
                         recent_logs: Vec::new(),
                         result: None,
@@ -84,7 +85,7 @@ impl TaskStatus {
         match recorded.event {
             TaskExecutionEvent::JobRequested(_) => {}
             TaskExecutionEvent::StepStarted { step, .. } => {
-                view.status = "processing".to_owned();
+                view.status = Lifecycle::Processing;
                 view.current_step = Some(step.clone());
             }
             TaskExecutionEvent::LogAppended { message, .. } => {
@@ -98,7 +99,7 @@ impl TaskStatus {
                 view.recent_logs.drain(..excess);
             }
             TaskExecutionEvent::Completed { assessment, .. } => {
-                view.status = "completed".to_owned();
+                view.status = Lifecycle::Completed;
                 view.current_step = Some(COMPLETED_STEP.to_owned());
                 view.result = Some(json!({
                     "assessment_id": assessment.id,
@@ -106,7 +107,7 @@ impl TaskStatus {
                 }));
             }
             TaskExecutionEvent::Failed { reason, .. } => {
-                view.status = "failed".to_owned();
+                view.status = Lifecycle::Failed;
                 view.current_step = Some(FAILED_STEP.to_owned());
                 view.result = Some(json!({ "error": reason }));
             }
@@ -175,7 +176,7 @@ mod tests {
     #[test]
     fn a_requested_job_is_pending() {
         let status = fold(&history()[..1]).unwrap();
-        assert_eq!(status.view.status, "pending");
+        assert_eq!(status.view.status, Lifecycle::Pending);
         assert_eq!(status.organization_id, "acme");
         assert_eq!(status.view.kind, "assessment_creation");
         assert!(status.view.result.is_none());
@@ -184,7 +185,7 @@ mod tests {
     #[test]
     fn logs_keep_the_latest_entries_oldest_first_with_increasing_ids() {
         let status = fold(&history()[..27]).unwrap();
-        assert_eq!(status.view.status, "processing");
+        assert_eq!(status.view.status, Lifecycle::Processing);
         let logs = &status.view.recent_logs;
         assert_eq!(logs.len(), RECENT_LOG_LIMIT);
         assert_eq!(logs.last().unwrap().message, "AI Progress: step 24");
@@ -194,7 +195,7 @@ mod tests {
     #[test]
     fn a_failed_job_carries_its_reason() {
         let status = fold(&history()).unwrap();
-        assert_eq!(status.view.status, "failed");
+        assert_eq!(status.view.status, Lifecycle::Failed);
         assert_eq!(
             status.view.result,
             Some(json!({"error": "No recognizable skills"}))

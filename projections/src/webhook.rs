@@ -4,24 +4,30 @@
 use chrono::SecondsFormat;
 use serde_json::{json, Value};
 
-use assessment_domain::TaskExecutionEvent;
+use assessment_domain::{Lifecycle, TaskExecutionEvent};
 
 use crate::task_status::QUEUED_MESSAGE;
 
 /// The payload announcing `event` of job `job_id`.
 pub fn webhook_payload(job_id: &str, event: &TaskExecutionEvent) -> Value {
     let (status, message, result) = match event {
-        TaskExecutionEvent::JobRequested(_) => ("pending", QUEUED_MESSAGE.to_owned(), None),
-        TaskExecutionEvent::StepStarted { step, .. } => ("processing", step.clone(), None),
-        TaskExecutionEvent::LogAppended { message, .. } => ("processing", message.clone(), None),
+        TaskExecutionEvent::JobRequested(_) => {
+            (Lifecycle::Pending, QUEUED_MESSAGE.to_owned(), None)
+        }
+        TaskExecutionEvent::StepStarted { step, .. } => (Lifecycle::Processing, step.clone(), None),
+        TaskExecutionEvent::LogAppended { message, .. } => {
+            (Lifecycle::Processing, message.clone(), None)
+        }
         TaskExecutionEvent::Completed { assessment, .. } => (
-            "completed",
+            Lifecycle::Completed,
             "Assessment creation completed".to_owned(),
             Some(json!({"assessment_id": assessment.id, "assessment_name": assessment.name})),
         ),
-        TaskExecutionEvent::Failed { reason, .. } => {
-            ("failed", reason.clone(), Some(json!({ "error": reason })))
-        }
+        TaskExecutionEvent::Failed { reason, .. } => (
+            Lifecycle::Failed,
+            reason.clone(),
+            Some(json!({ "error": reason })),
+        ),
     };
     let mut payload = json!({
         "job_id": job_id,

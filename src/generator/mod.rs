@@ -1,7 +1,8 @@
 //! The embedded assessment generator: analysis of the job against a skill taxonomy (and the
 //! ad's own requirement phrases), a BM25 search of the question library per skill with
-//! scenario questions for thin skills, and assembly into sections. No network; an
-//! OpenAI-compatible model can refine it (`llm`) but is never needed.
+//! scenario questions for thin skills, and assembly into sections, run for a job by
+//! `pipeline` and reported through `progress`. No network; an OpenAI-compatible model can
+//! refine it (`llm`) but is never needed.
 
 pub mod analysis;
 pub mod assembly;
@@ -9,6 +10,8 @@ pub mod extract;
 pub mod family;
 pub mod library;
 pub mod llm;
+pub mod pipeline;
+pub mod progress;
 pub mod taxonomy;
 pub mod templates;
 pub mod text;

@@ -4,7 +4,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
-use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -182,7 +181,7 @@ pub async fn generate_assessment(
         notification_url: request.notification_url.map(NotificationUrl::into_inner),
         options: request.options,
         api_key_id: Some(caller.key_id.clone()),
-        requested_at: Utc::now(),
+        requested_at: state.clock.now(),
     }));
     state
         .bus

@@ -13,8 +13,6 @@ use serde_json::{json, Value};
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_stream::Stream;
 
-use assessment_projections::TaskStatus;
-
 use super::error::{ApiError, JOB_NOT_FOUND};
 use super::params::{canonical_id, parse_time};
 use super::AppState;
@@ -143,37 +141,30 @@ pub async fn status_stream(
     let mut shutdown = state.shutdown.clone();
     let closes_at = tokio::time::Instant::now() + STREAM_LIFETIME;
     tokio::spawn(async move {
-        let mut status: Option<TaskStatus> = None;
-        let mut folded = 0;
+        let mut follower = query::StatusFollower::new(job_id);
         loop {
-            let events = match event_log::load_job(&db, &job_id).await {
-                Ok(events) => events,
+            let updates = match follower.next_updates(&db).await {
+                Ok(updates) => updates,
                 Err(error) => {
                     tracing::warn!(error = format!("{error:#}"), "status stream read failed");
                     Vec::new()
                 }
             };
-            for event in events.iter().skip(folded) {
-                folded += 1;
-                status = TaskStatus::fold(status.take(), event.recorded());
-                let Some(current) = &status else { continue };
-                if event.stored.position <= resume_after {
+            for update in updates {
+                if update.position <= resume_after {
                     continue;
                 }
-                let update = Event::default()
-                    .id(event.stored.position.to_string())
+                let event = Event::default()
+                    .id(update.position.to_string())
                     .event("status")
-                    .json_data(&current.view)
+                    .json_data(&update.status.view)
                     .unwrap_or_else(|_| Event::default().comment("unserializable status"));
-                if sender.send(Ok(update)).await.is_err() {
-                    return;
-                }
-                if event.event.is_terminal() {
+                if sender.send(Ok(event)).await.is_err() || update.terminal {
                     return;
                 }
             }
             // Resumed after the final update: nothing more will come.
-            if events.last().is_some_and(|e| e.event.is_terminal()) {
+            if follower.ended() {
                 return;
             }
             if *shutdown.borrow() || tokio::time::Instant::now() >= closes_at {

@@ -14,6 +14,7 @@ use tower_http::trace::TraceLayer;
 
 use std::sync::Arc;
 
+use crate::clock::Clock;
 use crate::commands::CommandBus;
 use crate::generator::Engine;
 use crate::store::Db;
@@ -30,6 +31,7 @@ pub struct AppState {
     pub bus: CommandBus,
     pub engine: Arc<Engine>,
     pub webhooks: WebhookConfig,
+    pub clock: Clock,
     /// Turns true when the server is shutting down: long-lived responses end.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }

@@ -10,7 +10,7 @@ use super::error::{ApiError, JOB_NOT_FOUND};
 use super::params::canonical_id;
 use super::AppState;
 use crate::api_keys::Caller;
-use crate::webhooks::delivery::{self, Redelivery};
+use crate::webhooks::delivery_log::{self, Redelivery};
 use crate::webhooks::signing;
 
 /// `GET /api/v2/webhooks/secret`
@@ -18,7 +18,9 @@ pub async fn secret(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<signing::SecretInfo>, ApiError> {
-    Ok(Json(signing::current(&state.db, &caller.key_id).await?))
+    Ok(Json(
+        signing::current(&state.db, &caller.key_id, state.clock.now()).await?,
+    ))
 }
 
 /// `POST /api/v2/webhooks/secret/rotate`
@@ -26,7 +28,8 @@ pub async fn rotate_secret(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<signing::SecretInfo>, ApiError> {
-    let rotated = signing::rotate(&state.db, &caller.key_id, state.webhooks.secret_grace).await?;
+    let grace = state.webhooks.secret_grace;
+    let rotated = signing::rotate(&state.db, &caller.key_id, grace, state.clock.now()).await?;
     tracing::info!(key_id = %caller.key_id, version = rotated.version, "webhook secret rotated");
     Ok(Json(rotated))
 }
@@ -38,7 +41,7 @@ pub async fn deliveries(
     Path(job_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let job_id = canonical_id(&job_id).ok_or(JOB_NOT_FOUND)?;
-    match delivery::delivery_log(&state.db, &job_id, &caller.organization_id).await? {
+    match delivery_log::delivery_log(&state.db, &job_id, &caller.organization_id).await? {
         Some(deliveries) => Ok(Json(json!({ "job_id": job_id, "deliveries": deliveries }))),
         None => {
             // A job of the caller's without a notification_url has an empty log.
@@ -57,7 +60,9 @@ pub async fn redeliver(
     Path((job_id, delivery_id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let job_id = canonical_id(&job_id).ok_or(JOB_NOT_FOUND)?;
-    match delivery::redeliver(&state.db, &job_id, &delivery_id, &caller.organization_id).await? {
+    let now = state.clock.now();
+    let organization_id = &caller.organization_id;
+    match delivery_log::redeliver(&state.db, &job_id, &delivery_id, organization_id, now).await? {
         Redelivery::Queued => {}
         Redelivery::NotFound => return Err(ApiError::NotFound("Webhook delivery not found")),
         Redelivery::InFlight => {

@@ -1,18 +1,21 @@
 //! The `api_keys` table: keys by their SHA-256 hash, never the keys themselves.
 
+use chrono::{DateTime, Utc};
+
+use super::time::StoredTime;
 use super::Db;
 use crate::with_pool;
 
 /// A stored key, without its hash.
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ApiKeyRow {
     pub id: String,
     pub name: String,
     pub organization_id: String,
     /// The first characters of the key, to tell keys apart.
     pub key_prefix: String,
-    pub created_at: String,
-    pub revoked_at: Option<String>,
+    pub created_at: StoredTime,
+    pub revoked_at: Option<StoredTime>,
 }
 
 /// Who a key belongs to.
@@ -34,7 +37,7 @@ pub async fn insert(db: &Db, row: &ApiKeyRow, key_hash: &str) -> anyhow::Result<
         .bind(&row.organization_id)
         .bind(key_hash)
         .bind(&row.key_prefix)
-        .bind(&row.created_at)
+        .bind(row.created_at)
         .execute(pool)
         .await?
         .rows_affected()
@@ -63,11 +66,11 @@ pub async fn list(db: &Db) -> anyhow::Result<Vec<ApiKeyRow>> {
 }
 
 /// Marks the active key `id` revoked at `at`. Returns false if no such active key exists.
-pub async fn revoke(db: &Db, id: &str, at: &str) -> anyhow::Result<bool> {
+pub async fn revoke(db: &Db, id: &str, at: DateTime<Utc>) -> anyhow::Result<bool> {
     let affected = with_pool!(db, |pool| {
         sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
             .bind(id)
-            .bind(at)
+            .bind(StoredTime(at))
             .execute(pool)
             .await?
             .rows_affected()

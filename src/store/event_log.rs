@@ -13,6 +13,7 @@ use cqrs_es::Aggregate;
 use serde_json::Value;
 use sqlx::{Postgres, QueryBuilder, Sqlite};
 
+use super::time::StoredTime;
 use super::{Db, Tx};
 use crate::{with_pool, with_tx};
 
@@ -29,6 +30,7 @@ pub struct StoredEvent {
     pub event_version: String,
     pub payload: Value,
     pub metadata: Value,
+    #[sqlx(try_from = "StoredTime")]
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -83,10 +85,10 @@ pub async fn read_matching(
 ) -> sqlx::Result<Vec<StoredEvent>> {
     let columns = columns(tx.dialect());
     let organization = tx.dialect().metadata_organization;
-    // The same query for both backends but for the cursor condition, the time encoding and
-    // the order (see the module documentation).
+    // The same query for both backends but for the cursor condition and the order (see the
+    // module documentation).
     macro_rules! read {
-        ($conn:ident, $database:ty, $after:expr, $time:expr, $order:literal) => {{
+        ($conn:ident, $database:ty, $after:expr, $order:literal) => {{
             let mut query = QueryBuilder::<$database>::new(format!(
                 "SELECT {columns} FROM events WHERE aggregate_type = "
             ));
@@ -103,10 +105,12 @@ pub async fn read_matching(
                 query.push(" AND aggregate_id = ").push_bind(job_id);
             }
             if let Some(from) = filter.from {
-                query.push(" AND recorded_at >= ").push_bind($time(from));
+                query
+                    .push(" AND recorded_at >= ")
+                    .push_bind(StoredTime(from));
             }
             if let Some(to) = filter.to {
-                query.push(" AND recorded_at <= ").push_bind($time(to));
+                query.push(" AND recorded_at <= ").push_bind(StoredTime(to));
             }
             query.push($order).push_bind(limit);
             query.build_query_as().fetch_all(&mut **$conn).await
@@ -125,7 +129,6 @@ pub async fn read_matching(
                 query.push_bind(after.position);
                 query.push("))");
             },
-            |at: DateTime<Utc>| at,
             " ORDER BY txid, position LIMIT "
         ),
         Tx::Sqlite(conn) => read!(
@@ -134,15 +137,9 @@ pub async fn read_matching(
             |query: &mut QueryBuilder<Sqlite>| {
                 query.push(" AND position > ").push_bind(after.position);
             },
-            sqlite_time,
             " ORDER BY position LIMIT "
         ),
     }
-}
-
-/// SQLite keeps `recorded_at` as text in one fixed format, so text order is time order.
-pub fn sqlite_time(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// Up to `limit` events after `after`, in commit order.
@@ -228,9 +225,9 @@ pub async fn import(tx: &mut Tx, events: &[ExportedEvent]) -> sqlx::Result<Curso
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         tx.dialect().identity_insert
     );
-    // The same insert for both backends but for how JSON and time are encoded.
+    // The same insert for both backends but for how JSON is encoded.
     macro_rules! insert_all {
-        ($conn:ident, $json:expr, $time:expr) => {
+        ($conn:ident, $json:expr) => {
             for event in events {
                 sqlx::query(&insert)
                     .bind(event.position)
@@ -241,7 +238,7 @@ pub async fn import(tx: &mut Tx, events: &[ExportedEvent]) -> sqlx::Result<Curso
                     .bind(&event.event_version)
                     .bind($json(&event.payload))
                     .bind($json(&event.metadata))
-                    .bind($time(event.recorded_at))
+                    .bind(StoredTime(event.recorded_at))
                     .execute(&mut **$conn)
                     .await?;
             }
@@ -249,7 +246,7 @@ pub async fn import(tx: &mut Tx, events: &[ExportedEvent]) -> sqlx::Result<Curso
     }
     match tx {
         Tx::Postgres(conn) => {
-            insert_all!(conn, |json: &Value| json.clone(), |at: DateTime<Utc>| at);
+            insert_all!(conn, |json: &Value| json.clone());
             sqlx::query(
                 "SELECT setval(pg_get_serial_sequence('events', 'position'),
                                GREATEST((SELECT MAX(position) FROM events), 1))",
@@ -264,7 +261,7 @@ pub async fn import(tx: &mut Tx, events: &[ExportedEvent]) -> sqlx::Result<Curso
             Ok(Cursor { txid, position })
         }
         Tx::Sqlite(conn) => {
-            insert_all!(conn, |json: &Value| json.to_string(), sqlite_time);
+            insert_all!(conn, |json: &Value| json.to_string());
             let position: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(position), 0) FROM events")
                 .fetch_one(&mut **conn)
                 .await?;

@@ -1,6 +1,10 @@
 //! The `job_queue` table: jobs waiting for a worker, claimed with a lease that the worker
-//! renews while the job runs. Times are milliseconds since the epoch, read by the caller.
+//! renews while the job runs. Times are the caller's (from its clock), so lease expiry is
+//! decided, and tested, without waiting.
 
+use chrono::{DateTime, Utc};
+
+use super::time::StoredTime;
 use super::{Db, Tx};
 use crate::{with_pool, with_tx};
 
@@ -57,7 +61,7 @@ pub async fn enqueue(
 pub async fn finish(tx: &mut Tx, job_id: &str) -> sqlx::Result<()> {
     with_tx!(tx, |conn| {
         sqlx::query(
-            "UPDATE job_queue SET state = $2, lease_owner = NULL, lease_expires_ms = NULL
+            "UPDATE job_queue SET state = $2, lease_owner = NULL, lease_expires_at = NULL
              WHERE job_id = $1",
         )
         .bind(job_id)
@@ -68,19 +72,19 @@ pub async fn finish(tx: &mut Tx, job_id: &str) -> sqlx::Result<()> {
     })
 }
 
-/// Claims the oldest pending job whose lease is free or ran out at `now_ms`, for `owner`
-/// until `until_ms`.
+/// Claims the oldest pending job whose lease is free or ran out at `now`, for `owner` until
+/// `until`.
 pub async fn claim(
     db: &Db,
     owner: &str,
-    now_ms: i64,
-    until_ms: i64,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
 ) -> sqlx::Result<Option<ClaimedJob>> {
     let sql = format!(
-        "UPDATE job_queue SET lease_owner = $1, lease_expires_ms = $2, attempts = attempts + 1
+        "UPDATE job_queue SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1
          WHERE job_id = (
              SELECT job_id FROM job_queue
-             WHERE state = $4 AND (lease_expires_ms IS NULL OR lease_expires_ms < $3)
+             WHERE state = $4 AND (lease_expires_at IS NULL OR lease_expires_at < $3)
              ORDER BY position LIMIT 1{})
          RETURNING job_id, organization_id, attempts",
         db.dialect().skip_locked
@@ -88,24 +92,24 @@ pub async fn claim(
     with_pool!(db, |pool| {
         sqlx::query_as(&sql)
             .bind(owner)
-            .bind(until_ms)
-            .bind(now_ms)
+            .bind(StoredTime(until))
+            .bind(StoredTime(now))
             .bind(JobState::Pending.as_str())
             .fetch_optional(pool)
             .await
     })
 }
 
-/// Extends `owner`'s lease on a pending job to `until_ms`; false if the lease is lost.
-pub async fn renew(db: &Db, job_id: &str, owner: &str, until_ms: i64) -> sqlx::Result<bool> {
+/// Extends `owner`'s lease on a pending job to `until`; false if the lease is lost.
+pub async fn renew(db: &Db, job_id: &str, owner: &str, until: DateTime<Utc>) -> sqlx::Result<bool> {
     let renewed = with_pool!(db, |pool| {
         sqlx::query(
-            "UPDATE job_queue SET lease_expires_ms = $3
+            "UPDATE job_queue SET lease_expires_at = $3
              WHERE job_id = $1 AND lease_owner = $2 AND state = $4",
         )
         .bind(job_id)
         .bind(owner)
-        .bind(until_ms)
+        .bind(StoredTime(until))
         .bind(JobState::Pending.as_str())
         .execute(pool)
         .await?
@@ -118,7 +122,7 @@ pub async fn renew(db: &Db, job_id: &str, owner: &str, until_ms: i64) -> sqlx::R
 pub async fn release_finished(db: &Db, job_id: &str, owner: &str) -> sqlx::Result<()> {
     with_pool!(db, |pool| {
         sqlx::query(
-            "UPDATE job_queue SET state = $3, lease_owner = NULL, lease_expires_ms = NULL
+            "UPDATE job_queue SET state = $3, lease_owner = NULL, lease_expires_at = NULL
              WHERE job_id = $1 AND lease_owner = $2",
         )
         .bind(job_id)
@@ -136,7 +140,7 @@ pub async fn release_finished(db: &Db, job_id: &str, owner: &str) -> sqlx::Resul
 pub async fn release_instance(db: &Db, instance: &str) -> sqlx::Result<u64> {
     Ok(with_pool!(db, |pool| {
         sqlx::query(
-            "UPDATE job_queue SET lease_owner = NULL, lease_expires_ms = NULL,
+            "UPDATE job_queue SET lease_owner = NULL, lease_expires_at = NULL,
                  attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
              WHERE state = $2 AND lease_owner LIKE $1",
         )
@@ -152,12 +156,12 @@ pub async fn release_instance(db: &Db, instance: &str) -> sqlx::Result<u64> {
 mod tests {
     use super::*;
 
+    fn ms(millis: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(millis).unwrap()
+    }
+
     async fn queue_with_one_job() -> (Db, tempfile::TempDir) {
-        let folder = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite://{}/q.sqlite", folder.path().display()))
-            .await
-            .unwrap();
-        db.migrate().await.unwrap();
+        let (db, folder) = crate::store::scratch_database().await;
         let mut tx = db.begin_write().await.unwrap();
         enqueue(&mut tx, "job-1", "acme", 1).await.unwrap();
         tx.commit().await.unwrap();
@@ -169,19 +173,31 @@ mod tests {
     #[tokio::test]
     async fn a_lease_holds_until_it_runs_out_and_then_the_job_is_claimed_again() {
         let (db, _folder) = queue_with_one_job().await;
-        let first = claim(&db, "a/1", 1_000, 31_000).await.unwrap().unwrap();
+        let first = claim(&db, "a/1", ms(1_000), ms(31_000))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((first.job_id.as_str(), first.attempts), ("job-1", 1));
-        assert!(claim(&db, "b/1", 30_999, 60_999).await.unwrap().is_none());
-        assert!(renew(&db, "job-1", "a/1", 61_000).await.unwrap());
-        assert!(claim(&db, "b/1", 61_000, 91_000).await.unwrap().is_none());
-        let second = claim(&db, "b/1", 61_001, 91_001).await.unwrap().unwrap();
+        assert!(claim(&db, "b/1", ms(30_999), ms(60_999))
+            .await
+            .unwrap()
+            .is_none());
+        assert!(renew(&db, "job-1", "a/1", ms(61_000)).await.unwrap());
+        assert!(claim(&db, "b/1", ms(61_000), ms(91_000))
+            .await
+            .unwrap()
+            .is_none());
+        let second = claim(&db, "b/1", ms(61_001), ms(91_001))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(second.attempts, 2);
         assert!(
-            !renew(&db, "job-1", "a/1", 95_000).await.unwrap(),
+            !renew(&db, "job-1", "a/1", ms(95_000)).await.unwrap(),
             "a/1 lost it"
         );
         release_finished(&db, "job-1", "b/1").await.unwrap();
-        assert!(claim(&db, "c/1", 10_000_000, 10_030_000)
+        assert!(claim(&db, "c/1", ms(10_000_000), ms(10_030_000))
             .await
             .unwrap()
             .is_none());
@@ -190,12 +206,12 @@ mod tests {
     #[tokio::test]
     async fn an_instance_gives_up_its_leases_without_spending_attempts() {
         let (db, _folder) = queue_with_one_job().await;
-        claim(&db, "host-a/1", 1_000, 31_000)
+        claim(&db, "host-a/1", ms(1_000), ms(31_000))
             .await
             .unwrap()
             .unwrap();
         assert_eq!(release_instance(&db, "host-a").await.unwrap(), 1);
-        let again = claim(&db, "host-b/1", 1_001, 31_001)
+        let again = claim(&db, "host-b/1", ms(1_001), ms(31_001))
             .await
             .unwrap()
             .unwrap();

@@ -3,7 +3,8 @@
 //!
 //! One mechanism serves both backends: a query is written once and compiled for each pool
 //! ([`with_pool!`]) or transaction ([`Tx`], [`with_tx!`]); the few fragments that differ (row
-//! locks, the writing transaction's id) come from the backend's [`Dialect`], and the
+//! locks, the writing transaction's id) come from the backend's [`Dialect`], every time is
+//! stored one way ([`time::StoredTime`]), and the
 //! commit-ordered log read and the history import, whose SQL differs more, match on the
 //! backend inside [`event_log`]. Rows are `FromRow` structs; the job-queue and webhook-message
 //! states are enums ([`job_queue::JobState`], [`webhook_messages::MessageState`]).
@@ -21,6 +22,7 @@ pub mod api_keys;
 pub mod checkpoints;
 pub mod event_log;
 pub mod job_queue;
+pub mod time;
 pub mod views;
 pub mod webhook_messages;
 pub mod webhook_secrets;
@@ -212,4 +214,15 @@ impl Db {
             Db::Sqlite(_) => "sqlite",
         }
     }
+}
+
+/// A migrated SQLite database in a folder that is removed when the returned guard drops, for
+/// unit tests of the store and of what builds on it.
+#[cfg(test)]
+pub async fn scratch_database() -> (Db, tempfile::TempDir) {
+    let folder = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/scratch.sqlite", folder.path().display());
+    let db = Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    (db, folder)
 }

@@ -1,14 +1,18 @@
 //! The webhook outbox: `webhook_messages` (one per job event to deliver, leased by a
-//! dispatcher while it is sent) and `webhook_attempts` (every try, with its answer). Times in
-//! `*_ms` columns are milliseconds since the epoch.
+//! dispatcher while it is sent) and `webhook_attempts` (every try, with its answer). Times are
+//! the caller's (from its clock), so due times and leases are decided, and tested, without
+//! waiting.
 
+use chrono::{DateTime, Utc};
+
+use super::time::StoredTime;
 use super::{Db, Tx};
 use crate::{with_pool, with_tx};
 
 /// Where a message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageState {
-    /// Due at `next_attempt_ms`, or being sent under a lease.
+    /// Due at `next_attempt_at`, or being sent under a lease.
     Pending,
     /// A 2xx answer arrived.
     Delivered,
@@ -38,8 +42,8 @@ pub struct NewMessage<'a> {
     pub sequence: i64,
     pub payload: &'a str,
     pub state: MessageState,
-    pub next_attempt_ms: i64,
-    pub created_at: &'a str,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Queues a message unless one with its id exists; returns whether it was added.
@@ -47,7 +51,7 @@ pub async fn queue(tx: &mut Tx, message: &NewMessage<'_>) -> sqlx::Result<bool> 
     let added = with_tx!(tx, |conn| {
         sqlx::query(
             "INSERT INTO webhook_messages
-                 (id, job_id, organization_id, sequence, payload, state, next_attempt_ms, created_at)
+                 (id, job_id, organization_id, sequence, payload, state, next_attempt_at, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (id) DO NOTHING",
         )
@@ -57,8 +61,8 @@ pub async fn queue(tx: &mut Tx, message: &NewMessage<'_>) -> sqlx::Result<bool> 
         .bind(message.sequence)
         .bind(message.payload)
         .bind(message.state.as_str())
-        .bind(message.next_attempt_ms)
-        .bind(message.created_at)
+        .bind(StoredTime(message.next_attempt_at))
+        .bind(StoredTime(message.created_at))
         .execute(&mut *conn)
         .await?
         .rows_affected()
@@ -78,26 +82,26 @@ pub struct ClaimedMessage {
     pub lease_owner: String,
 }
 
-/// Leases up to `limit` messages due at `now_ms` to `token` until `until_ms`, each the oldest
+/// Leases up to `limit` messages due at `now` to `token` until `until`, each the oldest
 /// undelivered one of its job.
 pub async fn claim_due(
     db: &Db,
     token: &str,
-    now_ms: i64,
-    until_ms: i64,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
     limit: i64,
 ) -> sqlx::Result<Vec<ClaimedMessage>> {
     let sql = format!(
-        "UPDATE webhook_messages SET lease_owner = $1, lease_expires_ms = $2
+        "UPDATE webhook_messages SET lease_owner = $1, lease_expires_at = $2
          WHERE id IN (
              SELECT m.id FROM webhook_messages m
-             WHERE m.state = $5 AND m.next_attempt_ms <= $3
-               AND (m.lease_expires_ms IS NULL OR m.lease_expires_ms < $3)
+             WHERE m.state = $5 AND m.next_attempt_at <= $3
+               AND (m.lease_expires_at IS NULL OR m.lease_expires_at < $3)
                AND NOT EXISTS (
                    SELECT 1 FROM webhook_messages earlier
                    WHERE earlier.job_id = m.job_id AND earlier.state = $5
                      AND earlier.sequence < m.sequence)
-             ORDER BY m.next_attempt_ms, m.sequence
+             ORDER BY m.next_attempt_at, m.sequence
              LIMIT $4{})
          RETURNING id, job_id, payload, attempts, lease_owner",
         db.dialect().skip_locked
@@ -105,8 +109,8 @@ pub async fn claim_due(
     with_pool!(db, |pool| {
         sqlx::query_as(&sql)
             .bind(token)
-            .bind(until_ms)
-            .bind(now_ms)
+            .bind(StoredTime(until))
+            .bind(StoredTime(now))
             .bind(limit)
             .bind(MessageState::Pending.as_str())
             .fetch_all(pool)
@@ -118,7 +122,7 @@ pub async fn claim_due(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AttemptRow {
     pub message_id: String,
-    pub attempted_at: String,
+    pub attempted_at: StoredTime,
     pub status_code: Option<i32>,
     pub error: Option<String>,
     pub duration_ms: i64,
@@ -132,8 +136,8 @@ pub struct Settlement<'a> {
     pub attempt: Option<AttemptRow>,
     pub state: MessageState,
     pub attempts: i32,
-    pub next_attempt_ms: Option<i64>,
-    pub delivered_at: Option<String>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
     /// The listener answered 410 Gone: its target is marked gone and every pending message of
     /// the job cancelled in the same transaction, so none of them can be claimed in between.
     pub gone: bool,
@@ -152,7 +156,7 @@ pub async fn settle(db: &Db, settlement: &Settlement<'_>) -> sqlx::Result<()> {
             )
             .bind(uuid::Uuid::new_v4().to_string())
             .bind(&attempt.message_id)
-            .bind(&attempt.attempted_at)
+            .bind(attempt.attempted_at)
             .bind(attempt.status_code)
             .bind(&attempt.error)
             .bind(attempt.duration_ms)
@@ -162,16 +166,16 @@ pub async fn settle(db: &Db, settlement: &Settlement<'_>) -> sqlx::Result<()> {
         }
         sqlx::query(
             "UPDATE webhook_messages
-             SET state = $2, attempts = $3, next_attempt_ms = COALESCE($4, next_attempt_ms),
+             SET state = $2, attempts = $3, next_attempt_at = COALESCE($4, next_attempt_at),
                  delivered_at = COALESCE($5, delivered_at),
-                 lease_owner = NULL, lease_expires_ms = NULL
+                 lease_owner = NULL, lease_expires_at = NULL
              WHERE id = $1 AND lease_owner = $6",
         )
         .bind(&message.id)
         .bind(settlement.state.as_str())
         .bind(settlement.attempts)
-        .bind(settlement.next_attempt_ms)
-        .bind(&settlement.delivered_at)
+        .bind(settlement.next_attempt_at.map(StoredTime))
+        .bind(settlement.delivered_at.map(StoredTime))
         .bind(&message.lease_owner)
         .execute(&mut *conn)
         .await?;
@@ -198,16 +202,16 @@ pub struct MessageRow {
     pub id: String,
     pub state: String,
     pub payload: String,
-    pub created_at: String,
-    pub delivered_at: Option<String>,
-    pub next_attempt_ms: i64,
+    pub created_at: StoredTime,
+    pub delivered_at: Option<StoredTime>,
+    pub next_attempt_at: StoredTime,
 }
 
 /// A job's messages in order, with every attempt (oldest first).
 pub async fn job_log(db: &Db, job_id: &str) -> sqlx::Result<(Vec<MessageRow>, Vec<AttemptRow>)> {
     with_pool!(db, |pool| {
         let messages = sqlx::query_as(
-            "SELECT id, state, payload, created_at, delivered_at, next_attempt_ms
+            "SELECT id, state, payload, created_at, delivered_at, next_attempt_at
              FROM webhook_messages WHERE job_id = $1 ORDER BY sequence",
         )
         .bind(job_id)
@@ -248,18 +252,23 @@ pub async fn find(
     Ok(row.map(|(state, gone)| (state, gone != 0)))
 }
 
-/// Makes a settled, unleased message due again at `now_ms` with its attempts reset; false if
-/// it is still pending or leased.
-pub async fn requeue(db: &Db, job_id: &str, message_id: &str, now_ms: i64) -> sqlx::Result<bool> {
+/// Makes a settled, unleased message due again at `now` with its attempts reset; false if it
+/// is still pending or leased.
+pub async fn requeue(
+    db: &Db,
+    job_id: &str,
+    message_id: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
     let changed = with_pool!(db, |pool| {
         sqlx::query(
             "UPDATE webhook_messages
-             SET state = $4, attempts = 0, next_attempt_ms = $3
+             SET state = $4, attempts = 0, next_attempt_at = $3
              WHERE id = $1 AND job_id = $2 AND state <> $4 AND lease_owner IS NULL",
         )
         .bind(message_id)
         .bind(job_id)
-        .bind(now_ms)
+        .bind(StoredTime(now))
         .bind(MessageState::Pending.as_str())
         .execute(pool)
         .await?
@@ -272,6 +281,10 @@ pub async fn requeue(db: &Db, job_id: &str, message_id: &str, now_ms: i64) -> sq
 mod tests {
     use super::*;
 
+    fn ms(millis: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(millis).unwrap()
+    }
+
     fn message<'a>(id: &'a str, sequence: i64, due_ms: i64) -> NewMessage<'a> {
         NewMessage {
             id,
@@ -280,8 +293,8 @@ mod tests {
             sequence,
             payload: "{}",
             state: MessageState::Pending,
-            next_attempt_ms: due_ms,
-            created_at: "2026-01-01T00:00:00.000Z",
+            next_attempt_at: ms(due_ms),
+            created_at: ms(0),
         }
     }
 
@@ -289,11 +302,7 @@ mod tests {
     /// without waiting for them.
     #[tokio::test]
     async fn messages_are_claimed_when_due_one_at_a_time_per_job_and_again_after_a_lost_lease() {
-        let folder = tempfile::tempdir().unwrap();
-        let db = Db::connect(&format!("sqlite://{}/m.sqlite", folder.path().display()))
-            .await
-            .unwrap();
-        db.migrate().await.unwrap();
+        let (db, _folder) = crate::store::scratch_database().await;
         let mut tx = db.begin_write().await.unwrap();
         assert!(queue(&mut tx, &message("m1", 1, 5_000)).await.unwrap());
         assert!(queue(&mut tx, &message("m2", 2, 0)).await.unwrap());
@@ -304,19 +313,23 @@ mod tests {
         tx.commit().await.unwrap();
 
         // m2 is due but waits behind m1, which is not due yet.
-        assert!(claim_due(&db, "d/1", 4_999, 20_000, 10)
+        assert!(claim_due(&db, "d/1", ms(4_999), ms(20_000), 10)
             .await
             .unwrap()
             .is_empty());
-        let claimed = claim_due(&db, "d/1", 5_000, 20_000, 10).await.unwrap();
+        let claimed = claim_due(&db, "d/1", ms(5_000), ms(20_000), 10)
+            .await
+            .unwrap();
         assert_eq!(claimed.len(), 1);
         assert_eq!(claimed[0].id, "m1");
         // Leased: nobody else gets it until the lease runs out.
-        assert!(claim_due(&db, "d/2", 19_999, 40_000, 10)
+        assert!(claim_due(&db, "d/2", ms(19_999), ms(40_000), 10)
             .await
             .unwrap()
             .is_empty());
-        let again = claim_due(&db, "d/2", 20_001, 40_000, 10).await.unwrap();
+        let again = claim_due(&db, "d/2", ms(20_001), ms(40_000), 10)
+            .await
+            .unwrap();
         assert_eq!(again[0].lease_owner, "d/2");
         // The first dispatcher's late answer cannot settle the second one's claim.
         let late = Settlement {
@@ -324,7 +337,7 @@ mod tests {
             attempt: None,
             state: MessageState::Delivered,
             attempts: 1,
-            next_attempt_ms: None,
+            next_attempt_at: None,
             delivered_at: None,
             gone: false,
         };
@@ -334,17 +347,20 @@ mod tests {
             attempt: None,
             state: MessageState::Pending,
             attempts: 1,
-            next_attempt_ms: Some(60_000),
+            next_attempt_at: Some(ms(60_000)),
             delivered_at: None,
             gone: false,
         };
         settle(&db, &retry).await.unwrap();
-        assert!(claim_due(&db, "d/3", 59_999, 80_000, 10)
+        assert!(claim_due(&db, "d/3", ms(59_999), ms(80_000), 10)
             .await
             .unwrap()
             .is_empty());
         assert_eq!(
-            claim_due(&db, "d/3", 60_000, 80_000, 10).await.unwrap()[0].id,
+            claim_due(&db, "d/3", ms(60_000), ms(80_000), 10)
+                .await
+                .unwrap()[0]
+                .id,
             "m1"
         );
     }

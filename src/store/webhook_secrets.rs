@@ -1,6 +1,9 @@
-//! The `webhook_secrets` table: each API key's signing secrets by version, with the time
-//! (milliseconds since the epoch) a rotated-out one stops signing.
+//! The `webhook_secrets` table: each API key's signing secrets by version, with the time a
+//! rotated-out one stops signing. Times are the caller's (from its clock).
 
+use chrono::{DateTime, Utc};
+
+use super::time::StoredTime;
 use super::Db;
 use crate::with_pool;
 
@@ -8,8 +11,8 @@ use crate::with_pool;
 pub struct SecretRow {
     pub secret: String,
     pub version: i32,
-    pub created_at: String,
-    pub expires_ms: Option<i64>,
+    pub created_at: StoredTime,
+    pub expires_at: Option<StoredTime>,
 }
 
 /// Adds version `version` of a key's secret, unless that version exists.
@@ -18,7 +21,7 @@ pub async fn insert(
     key_id: &str,
     version: i32,
     secret: &str,
-    created_at: &str,
+    created_at: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     with_pool!(db, |pool| {
         sqlx::query(
@@ -28,7 +31,7 @@ pub async fn insert(
         .bind(key_id)
         .bind(version)
         .bind(secret)
-        .bind(created_at)
+        .bind(StoredTime(created_at))
         .execute(pool)
         .await?
         .rows_affected()
@@ -40,7 +43,7 @@ pub async fn insert(
 pub async fn newest_two(db: &Db, key_id: &str) -> anyhow::Result<Vec<SecretRow>> {
     Ok(with_pool!(db, |pool| {
         sqlx::query_as(
-            "SELECT secret, version, created_at, expires_ms FROM webhook_secrets
+            "SELECT secret, version, created_at, expires_at FROM webhook_secrets
              WHERE api_key_id = $1 ORDER BY version DESC LIMIT 2",
         )
         .bind(key_id)
@@ -50,14 +53,14 @@ pub async fn newest_two(db: &Db, key_id: &str) -> anyhow::Result<Vec<SecretRow>>
 }
 
 /// Every secret of the key still in force at `until` stops signing then.
-pub async fn expire_at(db: &Db, key_id: &str, until_ms: i64) -> anyhow::Result<()> {
+pub async fn expire_at(db: &Db, key_id: &str, until: DateTime<Utc>) -> anyhow::Result<()> {
     with_pool!(db, |pool| {
         sqlx::query(
-            "UPDATE webhook_secrets SET expires_ms = $2
-             WHERE api_key_id = $1 AND (expires_ms IS NULL OR expires_ms > $2)",
+            "UPDATE webhook_secrets SET expires_at = $2
+             WHERE api_key_id = $1 AND (expires_at IS NULL OR expires_at > $2)",
         )
         .bind(key_id)
-        .bind(until_ms)
+        .bind(StoredTime(until))
         .execute(pool)
         .await?
         .rows_affected()
@@ -65,16 +68,16 @@ pub async fn expire_at(db: &Db, key_id: &str, until_ms: i64) -> anyhow::Result<(
     Ok(())
 }
 
-/// The key's secrets in force at `now_ms`, newest first.
-pub async fn in_force(db: &Db, key_id: &str, now_ms: i64) -> anyhow::Result<Vec<String>> {
+/// The key's secrets in force at `now`, newest first.
+pub async fn in_force(db: &Db, key_id: &str, now: DateTime<Utc>) -> anyhow::Result<Vec<String>> {
     Ok(with_pool!(db, |pool| {
         sqlx::query_scalar(
             "SELECT secret FROM webhook_secrets
-             WHERE api_key_id = $1 AND (expires_ms IS NULL OR expires_ms > $2)
+             WHERE api_key_id = $1 AND (expires_at IS NULL OR expires_at > $2)
              ORDER BY version DESC",
         )
         .bind(key_id)
-        .bind(now_ms)
+        .bind(StoredTime(now))
         .fetch_all(pool)
         .await?
     }))

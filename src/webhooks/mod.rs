@@ -1,10 +1,13 @@
-//! Webhooks that are never lost: a durable subscription turns each event of a job with a
-//! `notification_url` into an outbox message (in the transaction that moves its checkpoint),
-//! and a dispatcher delivers the messages, signed, in order per job, with retries, recording
-//! every attempt.
+//! Webhooks that are never lost: a durable subscription (`outbox`) turns each event of a job
+//! with a `notification_url` into an outbox message, in the transaction that moves its
+//! checkpoint; the `dispatcher` delivers the messages in order per job, with retries, through
+//! the `sender` (signed by `signing`, guarded by `ssrf`), recording every attempt; the
+//! `delivery_log` read model shows them to the client.
 
-pub mod delivery;
+pub mod delivery_log;
+pub mod dispatcher;
 pub mod outbox;
+pub mod sender;
 pub mod signing;
 pub mod ssrf;
 

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use assessment_domain::TaskExecutionEvent;
 use assessment_projections::webhook_payload;
-use chrono::{SecondsFormat, Utc};
 use tokio::sync::{watch, Notify};
 
+use crate::clock::Clock;
 use crate::event_log::DecodedEvent;
 use crate::projector::follow;
 use crate::store::webhook_messages::{self, MessageState, NewMessage};
@@ -26,11 +26,10 @@ pub fn message_id(job_id: &str, sequence: i64) -> String {
     format!("msg_{}_{sequence}", job_id.replace('-', ""))
 }
 
-/// Turns the events after the checkpoint into messages; returns how many events it read and
-/// how many messages it queued.
-pub async fn apply_next_batch(db: &Db) -> anyhow::Result<(usize, usize)> {
-    let now = Utc::now();
-    let created_at = now.to_rfc3339_opts(SecondsFormat::Millis, true);
+/// Turns the events after the checkpoint into messages, due at once; returns how many events
+/// it read and how many messages it queued.
+pub async fn apply_next_batch(db: &Db, clock: &Clock) -> anyhow::Result<(usize, usize)> {
+    let now = clock.now();
     let mut tx = db.begin_write().await?;
     let checkpoint = checkpoints::lock(&mut tx, WEBHOOKS).await?;
     let stored = event_log::read_after(&mut tx, checkpoint, BATCH_SIZE).await?;
@@ -76,8 +75,8 @@ pub async fn apply_next_batch(db: &Db) -> anyhow::Result<(usize, usize)> {
             } else {
                 MessageState::Pending
             },
-            next_attempt_ms: now.timestamp_millis(),
-            created_at: &created_at,
+            next_attempt_at: now,
+            created_at: now,
         };
         if webhook_messages::queue(&mut tx, &message).await? {
             queued += 1;
@@ -89,12 +88,13 @@ pub async fn apply_next_batch(db: &Db) -> anyhow::Result<(usize, usize)> {
 }
 
 /// Follows the log into the outbox, waking the dispatcher when messages were queued.
-pub async fn run(db: Db, commits: watch::Receiver<u64>, queued: Arc<Notify>) {
+pub async fn run(db: Db, clock: Clock, commits: watch::Receiver<u64>, queued: Arc<Notify>) {
     follow(WEBHOOKS, commits, || {
         let db = db.clone();
+        let clock = clock.clone();
         let queued = queued.clone();
         async move {
-            let (read, added) = apply_next_batch(&db).await?;
+            let (read, added) = apply_next_batch(&db, &clock).await?;
             if added > 0 {
                 queued.notify_one();
             }

@@ -4,7 +4,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use serde::Serialize;
@@ -56,67 +56,60 @@ pub struct SecretInfo {
     pub previous_secret_valid_until: Option<String>,
 }
 
-fn now_ms() -> i64 {
-    Utc::now().timestamp_millis()
+/// Times as the secret endpoint shows them: RFC 3339, UTC, whole seconds.
+fn shown(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn rfc3339_of_ms(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Secs, true)
+/// Gives a key its first secret at `now`, and returns it.
+pub async fn create(db: &Db, key_id: &str, now: DateTime<Utc>) -> anyhow::Result<String> {
+    webhook_secrets::insert(db, key_id, 1, &new_secret(), now).await?;
+    Ok(current(db, key_id, now).await?.secret)
 }
 
-async fn insert(db: &Db, key_id: &str, version: i32, secret: &str) -> anyhow::Result<()> {
-    let created_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
-    webhook_secrets::insert(db, key_id, version, secret, &created_at).await
-}
-
-/// Gives a key its first secret, and returns it.
-pub async fn create(db: &Db, key_id: &str) -> anyhow::Result<String> {
-    let secret = new_secret();
-    insert(db, key_id, 1, &secret).await?;
-    Ok(current(db, key_id).await?.secret)
-}
-
-/// The key's newest secret (created if the key has none yet).
-pub async fn current(db: &Db, key_id: &str) -> anyhow::Result<SecretInfo> {
+/// The key's newest secret as of `now` (created if the key has none yet).
+pub async fn current(db: &Db, key_id: &str, now: DateTime<Utc>) -> anyhow::Result<SecretInfo> {
     loop {
         let rows = webhook_secrets::newest_two(db, key_id).await?;
         let Some(newest) = rows.first().cloned() else {
-            insert(db, key_id, 1, &new_secret()).await?;
+            webhook_secrets::insert(db, key_id, 1, &new_secret(), now).await?;
             continue;
         };
         let previous_secret_valid_until = rows
             .get(1)
-            .and_then(|previous| previous.expires_ms)
-            .filter(|expires| *expires > now_ms())
-            .map(rfc3339_of_ms);
+            .and_then(|previous| previous.expires_at)
+            .filter(|expires| expires.0 > now)
+            .map(|expires| shown(expires.0));
         return Ok(SecretInfo {
             secret: newest.secret,
             version: newest.version,
-            created_at: newest.created_at,
+            created_at: shown(newest.created_at.0),
             previous_secret_valid_until,
         });
     }
 }
 
-/// Starts a new secret; the ones in force keep signing for `grace`.
+/// Starts a new secret at `now`; the ones in force keep signing for `grace`.
 pub async fn rotate(
     db: &Db,
     key_id: &str,
     grace: std::time::Duration,
+    now: DateTime<Utc>,
 ) -> anyhow::Result<SecretInfo> {
-    let latest = current(db, key_id).await?;
-    let until = now_ms() + grace.as_millis() as i64;
-    webhook_secrets::expire_at(db, key_id, until).await?;
-    insert(db, key_id, latest.version + 1, &new_secret()).await?;
-    current(db, key_id).await
+    let latest = current(db, key_id, now).await?;
+    webhook_secrets::expire_at(db, key_id, now + grace).await?;
+    webhook_secrets::insert(db, key_id, latest.version + 1, &new_secret(), now).await?;
+    current(db, key_id, now).await
 }
 
-/// Every secret of the key that still signs, newest first.
-pub async fn signing_secrets(db: &Db, key_id: &str) -> anyhow::Result<Vec<String>> {
-    current(db, key_id).await?;
-    webhook_secrets::in_force(db, key_id, now_ms()).await
+/// Every secret of the key that signs at `now`, newest first.
+pub async fn signing_secrets(
+    db: &Db,
+    key_id: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<String>> {
+    current(db, key_id, now).await?;
+    webhook_secrets::in_force(db, key_id, now).await
 }
 
 #[cfg(test)]
@@ -134,6 +127,47 @@ mod tests {
         )
         .unwrap();
         assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    /// The grace period is decided by the times passed in, so it is tested without waiting
+    /// for it to end.
+    #[tokio::test]
+    async fn a_rotated_out_secret_signs_until_its_grace_period_ends() {
+        let (db, _folder) = crate::store::scratch_database().await;
+        let clock = crate::clock::Clock::manual(DateTime::from_timestamp(1_000_000, 0).unwrap());
+        let first = create(&db, "key-1", clock.now()).await.unwrap();
+        assert_eq!(
+            signing_secrets(&db, "key-1", clock.now()).await.unwrap(),
+            vec![first.clone()]
+        );
+
+        clock.advance(std::time::Duration::from_secs(60));
+        let grace = std::time::Duration::from_secs(3_600);
+        let rotated = rotate(&db, "key-1", grace, clock.now()).await.unwrap();
+        assert_eq!(rotated.version, 2);
+        assert_eq!(
+            rotated.previous_secret_valid_until.as_deref(),
+            Some("1970-01-12T14:47:40Z")
+        );
+        let both = signing_secrets(&db, "key-1", clock.now()).await.unwrap();
+        assert_eq!(both, [rotated.secret.clone(), first.clone()]);
+
+        clock.advance(grace - std::time::Duration::from_millis(1));
+        assert_eq!(
+            signing_secrets(&db, "key-1", clock.now())
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        clock.advance(std::time::Duration::from_millis(1));
+        assert_eq!(
+            signing_secrets(&db, "key-1", clock.now()).await.unwrap(),
+            vec![rotated.secret.clone()]
+        );
+        let shown = current(&db, "key-1", clock.now()).await.unwrap();
+        assert_eq!(shown.previous_secret_valid_until, None);
+        assert_eq!(shown.created_at, "1970-01-12T13:47:40Z");
     }
 
     #[test]

@@ -110,8 +110,8 @@ async fn queue_and_outbox_states_are_checked_by_the_database(backend: Backend) {
     assert!(by_state_check(&error, "job_queue"), "{error}");
     let error = refused(
         "INSERT INTO webhook_messages
-             (id, job_id, organization_id, sequence, payload, state, next_attempt_ms, created_at)
-         VALUES ('msg_x', $1, 'default', 1, '{}', 'gone', 0, '2026-01-01T00:00:00Z')",
+             (id, job_id, organization_id, sequence, payload, state, next_attempt_at, created_at)
+         VALUES ('msg_x', $1, 'default', 1, '{}', 'gone', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
     )
     .await;
     assert!(by_state_check(&error, "webhook_messages"), "{error}");

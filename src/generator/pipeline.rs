@@ -1,0 +1,180 @@
+//! The generation pipeline of one job: analysis of the request, a search of the question
+//! library per chosen skill (with a language model's questions or scenario questions for thin
+//! skills), and assembly into an assessment, reporting each step through [`Progress`].
+
+use assessment_domain::{Assessment, Difficulty, JobRequested};
+
+use super::llm::LlmClient;
+use super::progress::{lines, steps, Progress};
+use super::{analysis, assembly, Candidate, Engine, GenerationError, Origin, RankedSkill};
+
+/// Questions an assessment has when the request does not say.
+pub const DEFAULT_QUESTION_COUNT: u32 = 20;
+
+/// About how many questions of each of `skills` chosen skills an assessment of
+/// `question_count` questions may use (a few more, so the draw can choose).
+pub fn wanted_per_skill(question_count: Option<u32>, skills: usize) -> usize {
+    question_count.unwrap_or(DEFAULT_QUESTION_COUNT) as usize / skills.max(1) + 2
+}
+
+/// The job's words a skill's library search ranks by: the role, and the sentence that asked for
+/// the skill.
+pub fn search_context(job_role: &str, skill: &RankedSkill) -> String {
+    match &skill.context {
+        Some(sentence) => format!("{job_role}\n{sentence}"),
+        None => job_role.to_owned(),
+    }
+}
+
+/// Generates the assessment `request` asks for. The outer error is an interruption (the job is
+/// retried); the inner one is a job that cannot be generated (it fails). `seed` makes the
+/// draw of questions repeatable (the job id). A language model that fails is dropped for the
+/// rest of the job.
+pub async fn generate(
+    engine: &Engine,
+    mut llm: Option<&LlmClient>,
+    seed: &str,
+    request: &JobRequested,
+    progress: &impl Progress,
+) -> anyhow::Result<Result<Assessment, GenerationError>> {
+    let taxonomy = &engine.taxonomy;
+    let options = &request.options;
+    progress.step(steps::ANALYZING).await?;
+    progress.log(lines::analyzing()).await?;
+    let must_have: Vec<usize> = options
+        .skills
+        .iter()
+        .filter_map(|name| taxonomy.lookup(name))
+        .collect();
+    let mut analysis = analysis::analyze(
+        taxonomy,
+        &request.job_role,
+        &request.job_description,
+        &must_have,
+        options.experience_level,
+    );
+    if let Some(model) = llm {
+        match model
+            .extract_skills(&request.job_role, &request.job_description)
+            .await
+        {
+            Ok(names) => {
+                let added = analysis.add_skills(taxonomy, &request.job_description, &names);
+                progress.log(lines::model_reviewed(&added)).await?;
+            }
+            Err(error) => {
+                llm = None;
+                progress.log(lines::model_unavailable(&error)).await?;
+            }
+        }
+    }
+    if analysis.skills.is_empty() {
+        return Ok(Err(GenerationError::NoRecognizableSkills));
+    }
+    let names: Vec<&str> = analysis.skills.iter().map(|s| s.name.as_str()).collect();
+    let family = analysis
+        .role_family
+        .map_or("general", |f| taxonomy.families().info(f).name.as_str());
+    progress
+        .log(lines::identified(
+            analysis.seniority.as_str(),
+            family,
+            &names,
+        ))
+        .await?;
+    let extracted: Vec<&str> = analysis
+        .skills
+        .iter()
+        .filter(|s| s.known.is_none())
+        .map(|s| s.name.as_str())
+        .collect();
+    if !extracted.is_empty() {
+        progress.log(lines::extracted(&extracted)).await?;
+    }
+
+    progress.step(steps::SEARCHING).await?;
+    let hardest = assembly::difficulty_mix(analysis.seniority)
+        .last()
+        .map_or(Difficulty::Medium, |(d, _)| *d);
+    let total = analysis.skills.len();
+    let wanted = wanted_per_skill(options.question_count, total);
+    let mut found = Vec::with_capacity(total);
+    for (index, ranked) in analysis.skills.iter().enumerate() {
+        let name = &ranked.name;
+        progress
+            .log(lines::searching(name, index + 1, total))
+            .await?;
+        let context = search_context(&request.job_role, ranked);
+        let (mut skill_found, sourcing) =
+            engine.candidates(ranked, &request.job_role, &context, wanted)?;
+        progress
+            .log(lines::searched(name, sourcing.library))
+            .await?;
+        if Engine::is_thin(sourcing.library, wanted) {
+            if let Some(model) = llm {
+                match model
+                    .write_questions(&request.job_role, name, hardest, wanted.min(10))
+                    .await
+                {
+                    Ok(written) => {
+                        progress
+                            .log(lines::model_wrote(name, written.len()))
+                            .await?;
+                        let model_questions = written.into_iter().map(|question| Candidate {
+                            question,
+                            origin: Origin::Model,
+                            relevance: 1.0,
+                        });
+                        skill_found.candidates.splice(0..0, model_questions);
+                    }
+                    Err(error) => {
+                        llm = None;
+                        progress.log(lines::model_unavailable(&error)).await?;
+                    }
+                }
+            }
+            if sourcing.templates + sourcing.parent > 0 {
+                let parent = ranked
+                    .parent
+                    .map(|p| (sourcing.parent, taxonomy.skill(p).name.as_str()));
+                progress
+                    .log(lines::scenarios_added(name, sourcing.templates, parent))
+                    .await?;
+            }
+        }
+        found.push(skill_found);
+    }
+
+    progress.step(steps::BUILDING).await?;
+    progress.log(lines::building()).await?;
+    let assembled = assembly::assemble(
+        taxonomy,
+        &assembly::Request {
+            assessment_id: uuid::Uuid::new_v4().to_string(),
+            seed,
+            job_role: &request.job_role,
+            cutoff: request.cutoff,
+            options,
+        },
+        &analysis,
+        &found,
+    );
+    let assessment = match assembled {
+        Ok(assessment) => assessment,
+        Err(error) => return Ok(Err(error.into())),
+    };
+    let minutes = assessment
+        .sections
+        .iter()
+        .map(|s| s.duration_seconds())
+        .sum::<u32>()
+        .div_ceil(60);
+    progress
+        .log(lines::ready(
+            assessment.questions().count(),
+            assessment.sections.len(),
+            minutes,
+        ))
+        .await?;
+    Ok(Ok(assessment))
+}

@@ -1,0 +1,249 @@
+//! The dispatcher: delivers outbox messages, one at a time per job and in order, many jobs at
+//! once. Only a 2xx counts; failures are retried on the configured schedule (with jitter,
+//! honouring `Retry-After`); `410 Gone` stops the job's deliveries. Every attempt is recorded.
+//! A claim is a lease, so after a crash an unfinished delivery is made again, with the same
+//! `webhook-id`. Due times and leases are read from the injected clock.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use tokio::sync::{Notify, Semaphore};
+
+use super::sender::{Attempt, Outgoing, Sender};
+use super::signing::signing_secrets;
+use super::WebhookConfig;
+use crate::clock::Clock;
+use crate::store::time::StoredTime;
+use crate::store::webhook_messages::{self, AttemptRow, ClaimedMessage, MessageState, Settlement};
+use crate::store::{api_keys, webhook_targets, Db};
+
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How a delivery turn ends for a message.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Outcome {
+    Delivered,
+    /// Failed; tried again at this time.
+    Retry(DateTime<Utc>),
+    /// Failed for the last time.
+    Failed,
+    /// The listener answered 410 Gone: this and every later message of the job are cancelled.
+    Gone,
+    /// The job's target was gone already.
+    Cancelled,
+}
+
+/// When a message that failed `tried` times (this attempt included) is tried again: after the
+/// schedule's wait for it, scaled by `jitter` (about 0.9–1.1, so that listeners back from an
+/// outage are not hit by every retry at once), or later if the listener asked to wait longer.
+/// `None` once the schedule is spent.
+pub fn next_attempt(
+    schedule: &[Duration],
+    tried: usize,
+    retry_after: Option<Duration>,
+    jitter: f64,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let wait = schedule.get(tried.checked_sub(1)?)?;
+    Some(now + wait.mul_f64(jitter).max(retry_after.unwrap_or_default()))
+}
+
+pub struct Dispatcher {
+    db: Db,
+    sender: Sender,
+    config: WebhookConfig,
+    clock: Clock,
+    wakeup: Arc<Notify>,
+    owner: String,
+    permits: Arc<Semaphore>,
+}
+
+impl Dispatcher {
+    pub fn new(
+        db: Db,
+        config: WebhookConfig,
+        clock: Clock,
+        wakeup: Arc<Notify>,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            db,
+            sender: Sender::new(config.timeout, config.allow_private_targets)?,
+            permits: Arc::new(Semaphore::new(config.concurrency.max(1))),
+            config,
+            clock,
+            wakeup,
+            owner: uuid::Uuid::new_v4().to_string(),
+        })
+    }
+
+    /// Delivers due messages for as long as the task lives.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            let idle = self.wakeup.notified();
+            let free = self.permits.available_permits();
+            if free > 0 {
+                match self.claim(free).await {
+                    Ok(claimed) => {
+                        for message in claimed {
+                            let Ok(permit) = self.permits.clone().acquire_owned().await else {
+                                return;
+                            };
+                            let dispatcher = self.clone();
+                            tokio::spawn(async move {
+                                if let Err(error) = dispatcher.deliver(&message).await {
+                                    tracing::error!(
+                                        error = format!("{error:#}"),
+                                        message_id = %message.id,
+                                        "recording a webhook delivery failed"
+                                    );
+                                }
+                                drop(permit);
+                                dispatcher.wakeup.notify_one();
+                            });
+                        }
+                    }
+                    Err(error) => tracing::error!(
+                        error = format!("{error:#}"),
+                        "claiming webhook messages failed"
+                    ),
+                }
+            }
+            let _ = tokio::time::timeout(POLL_INTERVAL, idle).await;
+        }
+    }
+
+    /// Leases up to `limit` due messages, each the oldest undelivered one of its job.
+    async fn claim(&self, limit: usize) -> anyhow::Result<Vec<ClaimedMessage>> {
+        let now = self.clock.now();
+        // Long enough for one attempt and its bookkeeping; after a crash the message is sent
+        // again once this runs out.
+        let until = now + self.config.timeout + Duration::from_secs(15);
+        let token = format!("{}/{}", self.owner, uuid::Uuid::new_v4());
+        Ok(webhook_messages::claim_due(&self.db, &token, now, until, limit as i64).await?)
+    }
+
+    /// Sends one message and records the attempt and its consequence.
+    async fn deliver(&self, message: &ClaimedMessage) -> anyhow::Result<()> {
+        let Some(target) = webhook_targets::for_delivery(&self.db, &message.job_id).await? else {
+            anyhow::bail!("message {} has no target", message.id);
+        };
+        if target.gone != 0 {
+            return self.finish(message, None, Outcome::Cancelled).await;
+        }
+        let started_at = self.clock.now();
+        let timer = Instant::now();
+        let attempt = match self
+            .secrets(target.api_key_id, &target.organization_id, started_at)
+            .await
+        {
+            Ok(secrets) => {
+                let outgoing = Outgoing {
+                    id: &message.id,
+                    url: &target.url,
+                    payload: &message.payload,
+                    secrets: &secrets,
+                };
+                self.sender.send(outgoing, started_at).await
+            }
+            Err(error) => Attempt::failed(format!("{error:#}")),
+        };
+        let record = AttemptRow {
+            message_id: message.id.clone(),
+            attempted_at: StoredTime(started_at),
+            duration_ms: timer.elapsed().as_millis() as i64,
+            status_code: attempt.status_code.map(i32::from),
+            error: attempt.error.clone(),
+            response_body: attempt.body.clone(),
+        };
+        let outcome = if attempt.succeeded() {
+            Outcome::Delivered
+        } else if attempt.status_code == Some(410) {
+            tracing::info!(job_id = %message.job_id, "webhook listener answered 410 Gone; stopping");
+            Outcome::Gone
+        } else {
+            let tried = message.attempts as usize + 1;
+            let jitter = rand::thread_rng().gen_range(0.9..1.1);
+            let now = self.clock.now();
+            match next_attempt(
+                &self.config.retry_schedule,
+                tried,
+                attempt.retry_after,
+                jitter,
+                now,
+            ) {
+                Some(at) => Outcome::Retry(at),
+                None => Outcome::Failed,
+            }
+        };
+        self.finish(message, Some(record), outcome).await
+    }
+
+    /// The secrets that sign for the job's key (or, for a job recorded without one, the
+    /// organization's oldest key) at `now`.
+    async fn secrets(
+        &self,
+        key_id: Option<String>,
+        organization_id: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<String>> {
+        let key_id = match key_id {
+            Some(key_id) => key_id,
+            None => api_keys::oldest_of_organization(&self.db, organization_id).await?,
+        };
+        signing_secrets(&self.db, &key_id, now).await
+    }
+
+    /// Records the attempt and the message's new state, and gives up the lease, together.
+    async fn finish(
+        &self,
+        message: &ClaimedMessage,
+        attempt: Option<AttemptRow>,
+        outcome: Outcome,
+    ) -> anyhow::Result<()> {
+        let (state, next_attempt_at) = match outcome {
+            Outcome::Delivered => (MessageState::Delivered, None),
+            Outcome::Retry(at) => (MessageState::Pending, Some(at)),
+            Outcome::Failed => (MessageState::Failed, None),
+            Outcome::Gone | Outcome::Cancelled => (MessageState::Cancelled, None),
+        };
+        let settlement = Settlement {
+            message,
+            attempts: message.attempts + i32::from(attempt.is_some()),
+            attempt,
+            state,
+            next_attempt_at,
+            delivered_at: (outcome == Outcome::Delivered).then(|| self.clock.now()),
+            gone: outcome == Outcome::Gone,
+        };
+        webhook_messages::settle(&self.db, &settlement).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_message_waits_its_turn_of_the_schedule_or_longer_if_asked_and_then_gives_up() {
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let schedule = [Duration::from_secs(5), Duration::from_secs(300)];
+        let after = |tried, retry_after, jitter| {
+            next_attempt(&schedule, tried, retry_after, jitter, now).map(|at| (at - now).to_std())
+        };
+        assert_eq!(after(1, None, 1.0), Some(Ok(Duration::from_secs(5))));
+        assert_eq!(after(2, None, 1.0), Some(Ok(Duration::from_secs(300))));
+        assert_eq!(after(2, None, 0.9), Some(Ok(Duration::from_secs(270))));
+        assert_eq!(
+            after(1, Some(Duration::from_secs(60)), 1.1),
+            Some(Ok(Duration::from_secs(60)))
+        );
+        assert_eq!(
+            after(2, Some(Duration::from_secs(60)), 1.0),
+            Some(Ok(Duration::from_secs(300)))
+        );
+        assert_eq!(after(3, None, 1.0), None, "the schedule is spent");
+    }
+}

@@ -1,0 +1,184 @@
+//! Background workers: claim queued jobs with a lease, and run each (`job`) while the lease is
+//! renewed.
+//!
+//! A claim is a lease in `job_queue` renewed while the job runs. If the process dies, the lease
+//! runs out and the job is claimed again (here after a restart, or by another instance) and run
+//! to its end. Several instances on one PostgreSQL compete with `FOR UPDATE SKIP LOCKED`. Lease
+//! times are read from the injected clock.
+
+mod job;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::clock::Clock;
+use crate::commands::CommandBus;
+use crate::generator::llm::LlmClient;
+use crate::generator::Engine;
+use crate::store::{job_queue, Db};
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Jobs run at once by this process; 0 runs none (an API-only instance).
+    pub concurrency: usize,
+    /// How long a claim holds without renewal.
+    pub lease: Duration,
+    /// Pause after each reported step; zero in production, longer to watch a job progress.
+    pub step_delay: Duration,
+    /// Claims of one job after which it is failed instead of retried.
+    pub max_attempts: i32,
+}
+
+/// A job this worker holds the lease of.
+#[derive(Debug, Clone)]
+struct Claim {
+    job_id: String,
+    organization_id: String,
+    attempts: i32,
+    owner: String,
+}
+
+pub struct Worker {
+    db: Db,
+    bus: CommandBus,
+    engine: Arc<Engine>,
+    llm: Option<LlmClient>,
+    config: WorkerConfig,
+    clock: Clock,
+    jobs_queued: Arc<Notify>,
+    instance: String,
+}
+
+impl Worker {
+    pub fn new(
+        db: Db,
+        bus: CommandBus,
+        engine: Arc<Engine>,
+        llm: Option<LlmClient>,
+        config: WorkerConfig,
+        clock: Clock,
+        jobs_queued: Arc<Notify>,
+    ) -> Self {
+        Self {
+            db,
+            bus,
+            engine,
+            llm,
+            config,
+            clock,
+            jobs_queued,
+            instance: uuid::Uuid::new_v4().to_string(),
+        }
+    }
+
+    /// Starts `concurrency` worker loops (none for 0).
+    pub fn spawn(self) -> RunningWorkers {
+        let worker = Arc::new(self);
+        let tasks = (0..worker.config.concurrency)
+            .map(|slot| tokio::spawn(worker.clone().run_slot(slot)))
+            .collect();
+        RunningWorkers { worker, tasks }
+    }
+
+    async fn run_slot(self: Arc<Self>, slot: usize) {
+        let owner = format!("{}/{slot}", self.instance);
+        loop {
+            let idle = self.jobs_queued.notified();
+            match self.claim(&owner).await {
+                Ok(Some(claim)) => {
+                    self.process(claim).await;
+                    continue;
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::error!(error = format!("{error:#}"), "claiming a job failed")
+                }
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), idle).await;
+        }
+    }
+
+    async fn claim(&self, owner: &str) -> anyhow::Result<Option<Claim>> {
+        let now = self.clock.now();
+        let claimed = job_queue::claim(&self.db, owner, now, now + self.config.lease).await?;
+        Ok(claimed.map(|job| Claim {
+            job_id: job.job_id,
+            organization_id: job.organization_id,
+            attempts: job.attempts,
+            owner: owner.to_owned(),
+        }))
+    }
+
+    /// Extends the lease until `claim` is no longer held; returns when it is lost, or when it
+    /// could not be renewed for a whole lease (another worker may have it by then).
+    async fn keep_lease(&self, claim: &Claim) -> anyhow::Result<()> {
+        let mut renewed_at = tokio::time::Instant::now();
+        loop {
+            tokio::time::sleep(self.config.lease / 3).await;
+            if renewed_at.elapsed() >= self.config.lease {
+                anyhow::bail!("lease could not be renewed in time");
+            }
+            let until = self.clock.after(self.config.lease);
+            let renewed = job_queue::renew(&self.db, &claim.job_id, &claim.owner, until).await;
+            match renewed {
+                Ok(false) => anyhow::bail!("lease lost"),
+                Ok(true) => renewed_at = tokio::time::Instant::now(),
+                Err(error) => {
+                    tracing::warn!(%error, job_id = %claim.job_id, "lease renewal failed")
+                }
+            }
+        }
+    }
+
+    async fn process(&self, claim: Claim) {
+        let outcome = tokio::select! {
+            outcome = self.run(&claim) => outcome,
+            lost = self.keep_lease(&claim) => lost,
+        };
+        match outcome {
+            Ok(()) => {
+                let released =
+                    job_queue::release_finished(&self.db, &claim.job_id, &claim.owner).await;
+                if let Err(error) = released {
+                    // The read-model subscription marks the job done from its terminal event.
+                    tracing::warn!(%error, job_id = %claim.job_id, "releasing a finished job failed");
+                }
+            }
+            Err(error) => {
+                // The lease runs out and the job is claimed again.
+                tracing::error!(error = format!("{error:#}"), job_id = %claim.job_id, "job interrupted");
+            }
+        }
+    }
+}
+
+/// The worker loops of this process.
+pub struct RunningWorkers {
+    worker: Arc<Worker>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningWorkers {
+    /// Stops the loops and gives up their leases, so the interrupted jobs are claimed again at
+    /// once (by another instance, or by this one after a restart) instead of after the lease.
+    /// A shutdown is not the job's fault: the claim does not count toward its attempts.
+    pub async fn shutdown(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        let released = job_queue::release_instance(&self.worker.db, &self.worker.instance).await;
+        match released {
+            Ok(count) if count > 0 => {
+                tracing::info!(count, "released the leases of interrupted jobs")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "releasing leases at shutdown failed"),
+        }
+    }
+}
