@@ -31,7 +31,8 @@ pub struct Cli {
 enum Command {
     /// Run the HTTP API, the read-model subscription and the workers (the default).
     Serve(ServeArgs),
-    /// Apply database migrations and exit.
+    /// Apply the database migrations this build has and the database lacks, and exit. Other
+    /// commands create a brand-new database's schema but refuse an out-of-date one.
     Migrate,
     /// Manage API keys.
     #[command(subcommand, name = "api-keys")]
@@ -191,7 +192,11 @@ impl Cli {
             _ => None,
         };
         let db = Db::connect(&url).await?;
-        db.migrate().await?;
+        if matches!(command, Command::Migrate) {
+            db.migrate().await?;
+        } else {
+            db.require_current_schema().await?;
+        }
         match command {
             Command::Serve(_) => {
                 let config = serve_config.expect("checked above");

@@ -32,8 +32,9 @@ impl From<StoredEvent> for ExportedEvent {
 pub async fn export(db: &Db, job: Option<&str>, out: &mut impl Write) -> anyhow::Result<usize> {
     let mut written = 0;
     if let Some(job_id) = job {
-        for decoded in event_log::load_job(db, job_id).await? {
-            serde_json::to_writer(&mut *out, &ExportedEvent::from(decoded.stored))?;
+        // Exported as stored: an export never depends on the events being readable.
+        for stored in store::event_log::job_events(db, job_id).await? {
+            serde_json::to_writer(&mut *out, &ExportedEvent::from(stored))?;
             out.write_all(b"\n")?;
             written += 1;
         }

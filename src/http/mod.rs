@@ -5,6 +5,8 @@ mod error;
 mod handlers;
 mod history;
 mod params;
+#[cfg(test)]
+mod tests;
 mod webhooks;
 
 use axum::extract::DefaultBodyLimit;

@@ -171,6 +171,22 @@ pub async fn count(tx: &mut Tx) -> sqlx::Result<i64> {
     })
 }
 
+/// How many events of these types the store holds.
+pub async fn count_of_types(db: &Db, event_types: &[&str]) -> sqlx::Result<i64> {
+    let placeholders: Vec<String> = (1..=event_types.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT COUNT(*) FROM events WHERE event_type IN ({})",
+        placeholders.join(", ")
+    );
+    with_pool!(db, |pool| {
+        let mut query = sqlx::query_scalar(&sql);
+        for event_type in event_types {
+            query = query.bind(*event_type);
+        }
+        query.fetch_one(pool).await
+    })
+}
+
 /// Waits (up to `limit`) until every event committed so far can be read in commit order. On
 /// PostgreSQL a reader sees only transactions older than every one still running anywhere in
 /// the cluster, so a one-shot reader (replay, export) first waits for that horizon to pass the

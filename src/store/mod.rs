@@ -28,6 +28,27 @@ pub mod webhook_messages;
 pub mod webhook_secrets;
 pub mod webhook_targets;
 
+/// Where a database's schema stands against this build's migrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Schema {
+    /// No migration has run: a brand-new database.
+    New,
+    Current,
+    /// These migrations of this build have not run yet.
+    Behind(Vec<i64>),
+    /// These applied migrations are not this build's: a newer build migrated the database.
+    Newer(Vec<i64>),
+    /// This migration failed partway.
+    Broken(i64),
+}
+
+fn versions(list: &[i64]) -> String {
+    list.iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Where the embedded default keeps its file when `DATABASE_URL` is unset.
 pub const DEFAULT_SQLITE_URL: &str = "sqlite://data/assessments.sqlite";
 
@@ -199,13 +220,98 @@ impl Db {
         }
     }
 
+    fn migrator(&self) -> sqlx::migrate::Migrator {
+        match self {
+            Db::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
+            Db::Sqlite(_) => sqlx::migrate!("./migrations/sqlite"),
+        }
+    }
+
     /// Applies the backend's migrations that have not run yet.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        match self {
-            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
-            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+        let migrator = self.migrator();
+        with_pool!(self, |pool| migrator.run(pool).await).context("database migration failed")
+    }
+
+    /// Where the database's schema stands against the migrations of this build.
+    pub async fn schema(&self) -> anyhow::Result<Schema> {
+        let tracked: i64 = with_pool!(self, |pool| {
+            sqlx::query_scalar(match self {
+                Db::Postgres(_) => {
+                    "SELECT COUNT(*) FROM pg_tables \
+                     WHERE schemaname = current_schema() AND tablename = '_sqlx_migrations'"
+                }
+                Db::Sqlite(_) => {
+                    "SELECT COUNT(*) FROM sqlite_master \
+                     WHERE type = 'table' AND name = '_sqlx_migrations'"
+                }
+            })
+            .fetch_one(pool)
+            .await?
+        });
+        if tracked == 0 {
+            return Ok(Schema::New);
         }
-        .context("database migration failed")
+        let applied: Vec<(i64, bool)> = with_pool!(self, |pool| {
+            sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
+                .fetch_all(pool)
+                .await?
+        });
+        let known: Vec<i64> = self.migrator().iter().map(|m| m.version).collect();
+        if let Some((version, _)) = applied.iter().find(|(_, success)| !success) {
+            return Ok(Schema::Broken(*version));
+        }
+        let unknown: Vec<i64> = applied
+            .iter()
+            .map(|(version, _)| *version)
+            .filter(|version| !known.contains(version))
+            .collect();
+        if !unknown.is_empty() {
+            return Ok(Schema::Newer(unknown));
+        }
+        let pending: Vec<i64> = known
+            .into_iter()
+            .filter(|version| !applied.iter().any(|(v, _)| v == version))
+            .collect();
+        Ok(if applied.is_empty() {
+            Schema::New
+        } else if pending.is_empty() {
+            Schema::Current
+        } else {
+            Schema::Behind(pending)
+        })
+    }
+
+    /// Makes sure the schema is this build's, for every command but `migrate`: a brand-new
+    /// database gets it at once (so the first `serve` just works), and anything else that is
+    /// not current stops the command with what to run.
+    pub async fn require_current_schema(&self) -> anyhow::Result<()> {
+        match self.schema().await? {
+            Schema::Current => Ok(()),
+            Schema::New => {
+                tracing::info!(
+                    database = self.backend_name(),
+                    "new database: creating the schema"
+                );
+                self.migrate().await
+            }
+            Schema::Behind(pending) => anyhow::bail!(
+                "the database schema is out of date: {} migration(s) of this build have not \
+                 run ({}). Run `assessment-service migrate` with the same DATABASE_URL, then \
+                 start again",
+                pending.len(),
+                versions(&pending)
+            ),
+            Schema::Newer(unknown) => anyhow::bail!(
+                "the database was migrated by a newer build (unknown migration(s) {}); run \
+                 that build or a newer one",
+                versions(&unknown)
+            ),
+            Schema::Broken(version) => anyhow::bail!(
+                "migration {version} failed partway on this database; fix it by hand (see \
+                 the _sqlx_migrations table), then run `assessment-service migrate`"
+            ),
+        }
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -225,4 +331,46 @@ pub async fn scratch_database() -> (Db, tempfile::TempDir) {
     let db = Db::connect(&url).await.unwrap();
     db.migrate().await.unwrap();
     (db, folder)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_new_database_gets_the_schema_and_one_behind_is_refused_with_what_to_run() {
+        let folder = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/schema.sqlite", folder.path().display());
+        let db = Db::connect(&url).await.unwrap();
+        assert_eq!(db.schema().await.unwrap(), Schema::New);
+        db.require_current_schema().await.unwrap();
+        assert_eq!(db.schema().await.unwrap(), Schema::Current);
+
+        let latest = db.migrator().iter().map(|m| m.version).max().unwrap();
+        with_pool!(&db, |pool| {
+            sqlx::query("DELETE FROM _sqlx_migrations WHERE version = $1")
+                .bind(latest)
+                .execute(pool)
+                .await
+                .unwrap()
+                .rows_affected()
+        });
+        assert_eq!(db.schema().await.unwrap(), Schema::Behind(vec![latest]));
+        let refusal = db.require_current_schema().await.unwrap_err().to_string();
+        assert!(refusal.contains("assessment-service migrate"), "{refusal}");
+        assert!(refusal.contains(&latest.to_string()), "{refusal}");
+
+        with_pool!(&db, |pool| {
+            sqlx::query(
+                "UPDATE _sqlx_migrations SET version = 99990101000000
+                 WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
+            )
+            .execute(pool)
+            .await
+            .unwrap()
+            .rows_affected()
+        });
+        let refusal = db.require_current_schema().await.unwrap_err().to_string();
+        assert!(refusal.contains("newer build"), "{refusal}");
+    }
 }

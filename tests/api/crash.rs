@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use assessment_service::with_pool;
+use assessment_service::store;
 use serde_json::json;
 
 use crate::helpers::{cli, eventually, random_key, Backend, ServerOptions, TestDb, TestServer};
@@ -19,14 +19,9 @@ on_both_backends!(
 const JOBS: usize = 6;
 
 async fn terminal_events(db: &TestDb) -> i64 {
-    with_pool!(&db.connect().await, |pool| {
-        sqlx::query_scalar(
-            "SELECT COUNT(*) FROM events WHERE event_type IN ('Completed', 'Failed')",
-        )
-        .fetch_one(pool)
+    store::event_log::count_of_types(&db.connect().await, &["Completed", "Failed"])
         .await
         .unwrap()
-    })
 }
 
 async fn jobs_interrupted_by_sigkill_finish_after_restart_and_views_match_the_log(
@@ -166,19 +161,15 @@ async fn every_webhook_survives_a_sigkill_during_a_burst(backend: Backend) {
         let status = restarted.wait_until_ended(job_id).await;
         assert_eq!(status["status"], "completed", "{status}");
     }
-    let per_job_events: Vec<(String, i64)> = with_pool!(&db.connect().await, |pool| {
-        sqlx::query_as("SELECT aggregate_id, COUNT(*) FROM events GROUP BY aggregate_id")
-            .fetch_all(pool)
+    let conn = db.connect().await;
+    let mut logs = Vec::new();
+    let mut per_job_events = Vec::new();
+    for job_id in &jobs {
+        let events = store::event_log::job_events(&conn, job_id)
             .await
             .unwrap()
-    });
-    let mut logs = Vec::new();
-    for job_id in &jobs {
-        let events = per_job_events
-            .iter()
-            .find(|(id, _)| id == job_id)
-            .unwrap()
-            .1;
+            .len() as i64;
+        per_job_events.push(events);
         let log = settled(&restarted, job_id).await;
         assert_eq!(
             log.len() as i64,
@@ -196,12 +187,7 @@ async fn every_webhook_survives_a_sigkill_during_a_burst(backend: Backend) {
         *delivered_2xx.entry(id).or_default() += 1;
     }
     let mut duplicated = 0;
-    for (job_id, log) in jobs.iter().zip(logs) {
-        let events = per_job_events
-            .iter()
-            .find(|(id, _)| id == job_id)
-            .unwrap()
-            .1;
+    for ((job_id, log), events) in jobs.iter().zip(logs).zip(per_job_events) {
         assert_eq!(
             log.len() as i64,
             events,

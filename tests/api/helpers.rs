@@ -4,7 +4,7 @@ use std::future::Future;
 use std::process::Stdio;
 use std::time::Duration;
 
-use assessment_service::store::Db;
+use assessment_service::store::{self, Db};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -480,38 +480,62 @@ pub async fn cli(db: &TestDb, args: &[&str]) -> (bool, String) {
     )
 }
 
-/// Number of rows in the events table.
+/// Runs a CLI subcommand against `db` that must fail (within 60 s, with `LISTEN_ADDR` on a
+/// random port should it serve); returns what it wrote to stderr.
+pub async fn cli_failure(db: &TestDb, args: &[&str]) -> String {
+    let run = Command::new(BINARY)
+        .args(args)
+        .env("DATABASE_URL", &db.url)
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .unwrap_or_else(|_| panic!("{args:?} was expected to fail but kept running"))
+        .expect("run assessment-service");
+    assert!(!output.status.success(), "{args:?} was expected to fail");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Number of events in the store.
 pub async fn event_count(db: &Db) -> i64 {
-    assessment_service::with_pool!(db, |pool| {
-        sqlx::query_scalar("SELECT COUNT(*) FROM events")
-            .fetch_one(pool)
-            .await
-            .expect("count events")
-    })
+    let mut tx = db.begin_read().await.expect("begin");
+    store::event_log::count(&mut tx)
+        .await
+        .expect("count events")
 }
 
 /// Every progress message of a job, oldest first, read from its events.
 pub async fn job_logs(db: &TestDb, job_id: &str) -> Vec<String> {
-    let payloads: Vec<String> = assessment_service::with_pool!(&db.connect().await, |pool| {
-        sqlx::query_scalar(
-            "SELECT CAST(payload AS TEXT) FROM events
-             WHERE aggregate_id = $1 AND event_type = 'LogAppended' ORDER BY sequence",
-        )
-        .bind(job_id)
-        .fetch_all(pool)
+    store::event_log::job_events(&db.connect().await, job_id)
         .await
-        .expect("read log events")
-    });
-    payloads
-        .iter()
-        .map(|payload| {
-            let event: Value = serde_json::from_str(payload).expect("event JSON");
-            event["LogAppended"]["message"]
+        .expect("read the job's events")
+        .into_iter()
+        .filter(|event| event.event_type == "LogAppended")
+        .map(|event| {
+            event.payload["LogAppended"]["message"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned()
         })
         .collect()
+}
+
+/// Rewrites the stored status view of every job through the store, replacing `from` by `to`
+/// in its JSON: a damaged read model for replay to find and repair.
+pub async fn damage_status_views(db: &TestDb, from: &str, to: &str) {
+    let db = db.connect().await;
+    let mut tx = db.begin_write().await.expect("begin");
+    let (statuses, _) = store::views::all(&mut tx).await.expect("read the views");
+    assert!(!statuses.is_empty(), "no view to damage");
+    for mut row in statuses {
+        row.view = row.view.replace(from, to);
+        store::views::upsert_status(&mut tx, &row)
+            .await
+            .expect("write the view");
+    }
+    tx.commit().await.expect("commit");
 }
 
 /// The assessment of a completed job: (info, questions).

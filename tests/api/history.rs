@@ -5,12 +5,13 @@
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 
-use assessment_service::with_pool;
+use assessment_service::store;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    cli, json_of, random_key, seed_request, Backend, ServerOptions, TestDb, TestServer,
+    cli, damage_status_views, json_of, random_key, seed_request, Backend, ServerOptions, TestDb,
+    TestServer,
 };
 use crate::on_both_backends;
 
@@ -154,13 +155,13 @@ async fn a_feed_reader_sees_every_event_once_while_eight_writers_run(backend: Ba
     }
     let unique: HashSet<&(String, i64)> = seen.iter().collect();
     assert_eq!(unique.len(), seen.len(), "no event is seen twice");
-    let stored: Vec<(String, i64)> = with_pool!(&db.connect().await, |pool| {
-        sqlx::query_as("SELECT aggregate_id, sequence FROM events")
-            .fetch_all(pool)
-            .await
-            .unwrap()
-    });
-    let stored: BTreeSet<(String, i64)> = stored.into_iter().collect();
+    let conn = db.connect().await;
+    let mut stored = BTreeSet::new();
+    for job_id in &jobs {
+        for event in store::event_log::job_events(&conn, job_id).await.unwrap() {
+            stored.insert((event.job_id, event.sequence));
+        }
+    }
     let seen: BTreeSet<(String, i64)> = seen.into_iter().collect();
     assert_eq!(jobs.len(), 24);
     assert_eq!(seen.len(), stored.len(), "every event is seen");
@@ -231,13 +232,7 @@ async fn replay_rebuilds_a_damaged_read_model_while_the_service_runs(backend: Ba
     let server = TestServer::start(&db).await;
     let job_id = server.submit(&nurse_job()).await;
     let before = server.wait_until_ended(&job_id).await;
-    with_pool!(&db.connect().await, |pool| {
-        sqlx::query("UPDATE task_status_view SET view = REPLACE(view, 'completed', 'failed')")
-            .execute(pool)
-            .await
-            .unwrap()
-            .rows_affected()
-    });
+    damage_status_views(&db, "completed", "failed").await;
     assert_eq!(
         server.status(&job_id).await["status"],
         "failed",
@@ -273,28 +268,24 @@ async fn history_written_with_an_old_event_version_still_loads(backend: Backend)
         "cutoff": 55,
         "notification_url": null,
         "requested_at": "2025-10-09T16:51:14Z"
-    }})
-    .to_string();
-    let metadata = json!({"organization_id": "default"}).to_string();
-    let cast = match backend {
-        Backend::Sqlite => "",
-        Backend::Postgres => "::jsonb",
+    }});
+    let old_event = store::event_log::ExportedEvent {
+        position: 1,
+        aggregate_type: "TaskExecution".to_owned(),
+        aggregate_id: job_id.clone(),
+        sequence: 1,
+        event_type: "JobRequested".to_owned(),
+        event_version: "1.0".to_owned(),
+        payload,
+        metadata: json!({"organization_id": "default"}),
+        recorded_at: chrono::Utc::now(),
     };
-    let sql = format!(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
-             payload, metadata)
-         VALUES ('TaskExecution', $1, 1, 'JobRequested', '1.0', $2{cast}, $3{cast})"
-    );
-    with_pool!(&db.connect().await, |pool| {
-        sqlx::query(&sql)
-            .bind(&job_id)
-            .bind(&payload)
-            .bind(&metadata)
-            .execute(pool)
-            .await
-            .unwrap()
-            .rows_affected()
-    });
+    let conn = db.connect().await;
+    let mut tx = conn.begin_write().await.unwrap();
+    store::event_log::import(&mut tx, &[old_event])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
     let server = TestServer::start(&db).await;
     let status = server.wait_until_ended(&job_id).await;
     assert_eq!(status["status"], "completed", "{status}");

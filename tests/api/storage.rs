@@ -1,10 +1,14 @@
 //! The event store itself: what a job's history looks like, immutability, migrations, and the
-//! comparison of read models with a rebuild from the log.
+//! comparison of read models with a rebuild from the log. Tests elsewhere reach the tables only
+//! through the store API; here some speak SQL on purpose, because their subject is what the
+//! schema itself refuses (updates of recorded events, unknown states) and its migration table.
 
-use assessment_service::with_pool;
+use assessment_service::{store, with_pool};
 use serde_json::json;
 
-use crate::helpers::{cli, seed_request, Backend, TestDb, TestServer};
+use crate::helpers::{
+    cli, cli_failure, damage_status_views, seed_request, Backend, TestDb, TestServer,
+};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -12,6 +16,7 @@ on_both_backends!(
     recorded_events_refuse_update_and_delete,
     queue_and_outbox_states_are_checked_by_the_database,
     migrate_can_run_again_on_a_migrated_database,
+    commands_refuse_an_out_of_date_schema_and_say_to_migrate,
     replay_verify_reports_a_tampered_read_model,
 );
 
@@ -21,33 +26,27 @@ async fn a_jobs_history_is_ordered_positioned_and_complete(backend: Backend) {
     let job_id = server.submit(&seed_request()).await;
     server.wait_until_ended(&job_id).await;
 
-    let sql = "SELECT sequence, position, event_type, event_version, CAST(recorded_at AS TEXT)
-         FROM events WHERE aggregate_id = $1 ORDER BY sequence";
-    let rows: Vec<(i64, i64, String, String, String)> = with_pool!(&db.connect().await, |pool| {
-        sqlx::query_as(sql)
-            .bind(&job_id)
-            .fetch_all(pool)
-            .await
-            .unwrap()
-    });
+    let rows = store::event_log::job_events(&db.connect().await, &job_id)
+        .await
+        .unwrap();
     assert!(rows.len() > 5);
-    assert_eq!(rows.first().unwrap().2, "JobRequested");
-    assert_eq!(rows.last().unwrap().2, "Completed");
-    for (index, (sequence, _, event_type, version, recorded_at)) in rows.iter().enumerate() {
-        assert_eq!(*sequence, index as i64 + 1);
-        let expected = if event_type == "JobRequested" {
+    assert_eq!(rows.first().unwrap().event_type, "JobRequested");
+    assert_eq!(rows.last().unwrap().event_type, "Completed");
+    for (index, event) in rows.iter().enumerate() {
+        assert_eq!(event.sequence, index as i64 + 1);
+        let expected = if event.event_type == "JobRequested" {
             "2.0"
         } else {
             "1.0"
         };
-        assert_eq!(version, expected);
-        assert!(!recorded_at.is_empty());
+        assert_eq!(event.event_version, expected);
     }
     assert!(
-        rows.windows(2).all(|w| w[0].1 < w[1].1),
-        "positions increase"
+        rows.windows(2)
+            .all(|w| w[0].position < w[1].position && w[0].recorded_at <= w[1].recorded_at),
+        "positions and times increase"
     );
-    let types: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
+    let types: Vec<&str> = rows.iter().map(|r| r.event_type.as_str()).collect();
     assert!(types.contains(&"StepStarted") && types.contains(&"LogAppended"));
 }
 
@@ -134,6 +133,43 @@ async fn migrate_can_run_again_on_a_migrated_database(backend: Backend) {
     }
 }
 
+/// Only `migrate` changes an existing schema: the others stop, naming the command to run.
+async fn commands_refuse_an_out_of_date_schema_and_say_to_migrate(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    // The database as the previous build left it: every migration but the newest.
+    let folder = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let source = format!("{}/migrations/{folder}", env!("CARGO_MANIFEST_DIR"));
+    let previous = tempfile::tempdir().unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(&source)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    files.pop();
+    for file in &files {
+        std::fs::copy(file, previous.path().join(file.file_name().unwrap())).unwrap();
+    }
+    let migrator = sqlx::migrate::Migrator::new(previous.path()).await.unwrap();
+    let conn = db.connect().await;
+    with_pool!(&conn, |pool| migrator.run(pool).await.unwrap());
+    for command in [
+        &["api-keys", "list"][..],
+        &["replay", "--verify"],
+        &["serve"],
+    ] {
+        let refusal = cli_failure(&db, command).await;
+        assert!(refusal.contains("out of date"), "{command:?}: {refusal}");
+        assert!(refusal.contains("assessment-service migrate"), "{refusal}");
+    }
+    let (ok, stdout) = cli(&db, &["migrate"]).await;
+    assert!(ok, "{stdout}");
+    let (ok, stdout) = cli(&db, &["api-keys", "list"]).await;
+    assert!(ok, "current again after migrate: {stdout}");
+}
+
 async fn replay_verify_reports_a_tampered_read_model(backend: Backend) {
     let db = TestDb::new(backend).await;
     let server = TestServer::start(&db).await;
@@ -145,14 +181,7 @@ async fn replay_verify_reports_a_tampered_read_model(backend: Backend) {
     assert!(ok, "{stdout}");
     assert!(stdout.contains("read models match the event log"));
 
-    let conn = db.connect().await;
-    with_pool!(&conn, |pool| {
-        sqlx::query("UPDATE task_status_view SET view = REPLACE(view, 'completed', 'failed')")
-            .execute(pool)
-            .await
-            .unwrap()
-            .rows_affected()
-    });
+    damage_status_views(&db, "completed", "failed").await;
     let (ok, stdout) = cli(&db, &["replay", "--verify"]).await;
     assert!(!ok, "a tampered view must fail verification");
     assert!(stdout.contains(&job_id), "{stdout}");
