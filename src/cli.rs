@@ -243,8 +243,34 @@ impl ServeArgs {
         Defaults::parse_from(["serve"]).args
     }
 
-    /// The settings checked together: a language model needs its URL, model and key.
+    /// The settings checked beyond their own ranges: a bootstrap key long enough to be a
+    /// secret, and a language model given its URL (a valid http(s) URL), model and key
+    /// together. Errors name the setting, never a secret's value.
     fn into_config(self) -> anyhow::Result<ServeConfig> {
+        if let Some(key) = &self.bootstrap_api_key {
+            anyhow::ensure!(
+                key.trim().len() >= 16,
+                "BOOTSTRAP_API_KEY must be at least 16 characters"
+            );
+        }
+        for (name, value) in [
+            ("LLM_BASE_URL", &self.llm_base_url),
+            ("LLM_MODEL", &self.llm_model),
+            ("LLM_API_KEY", &self.llm_api_key),
+        ] {
+            anyhow::ensure!(
+                value.as_ref().is_none_or(|v| !v.trim().is_empty()),
+                "{name} is set but empty: give it a value or unset it"
+            );
+        }
+        if let Some(base_url) = &self.llm_base_url {
+            let parsed = url::Url::parse(base_url)
+                .map_err(|error| anyhow::anyhow!("LLM_BASE_URL is not a URL: {error}"))?;
+            anyhow::ensure!(
+                matches!(parsed.scheme(), "http" | "https"),
+                "LLM_BASE_URL must be an http or https URL"
+            );
+        }
         let llm = match (self.llm_base_url, self.llm_model, self.llm_api_key) {
             (Some(base_url), Some(model), Some(api_key)) => Some(LlmConfig {
                 base_url,

@@ -10,7 +10,9 @@ use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use cqrs_es::Aggregate;
 use serde_json::Value;
 
-pub use crate::store::event_log::{wait_until_readable, Cursor, LogFilter, StoredEvent};
+pub use crate::store::event_log::{
+    wait_until_readable, Cursor, ExportedEvent, LogFilter, StoredEvent,
+};
 use crate::store::{self, Db};
 
 impl StoredEvent {
@@ -23,29 +25,54 @@ impl StoredEvent {
 
     /// The event in its current shape: older versions pass through the domain's upcasters.
     pub fn decode(&self) -> anyhow::Result<TaskExecutionEvent> {
-        let mut serialized = SerializedEvent::new(
-            self.job_id.clone(),
-            self.sequence as usize,
-            TaskExecution::TYPE.to_owned(),
-            self.event_type.clone(),
-            self.event_version.clone(),
-            self.payload.clone(),
-            Value::Null,
-        );
-        for upcaster in UPCASTERS.iter() {
-            if upcaster.can_upcast(&serialized.event_type, &serialized.event_version) {
-                serialized = upcaster.upcast(serialized);
-            }
-        }
-        serde_json::from_value(serialized.payload).map_err(|error| {
-            anyhow::anyhow!(
-                "event {} ({} v{}) cannot be read: {error}",
-                self.position,
-                self.event_type,
-                self.event_version
-            )
-        })
+        decode(
+            &self.job_id,
+            self.sequence,
+            &self.event_type,
+            &self.event_version,
+            &self.payload,
+        )
+        .map_err(|error| anyhow::anyhow!("event {} {error}", self.position))
     }
+}
+
+impl ExportedEvent {
+    /// The event in its current shape, as [`StoredEvent::decode`] reads it.
+    pub fn decode(&self) -> anyhow::Result<TaskExecutionEvent> {
+        decode(
+            &self.aggregate_id,
+            self.sequence,
+            &self.event_type,
+            &self.event_version,
+            &self.payload,
+        )
+        .map_err(|error| anyhow::anyhow!("event {} {error}", self.position))
+    }
+}
+
+fn decode(
+    job_id: &str,
+    sequence: i64,
+    event_type: &str,
+    event_version: &str,
+    payload: &Value,
+) -> anyhow::Result<TaskExecutionEvent> {
+    let mut serialized = SerializedEvent::new(
+        job_id.to_owned(),
+        sequence as usize,
+        TaskExecution::TYPE.to_owned(),
+        event_type.to_owned(),
+        event_version.to_owned(),
+        payload.clone(),
+        Value::Null,
+    );
+    for upcaster in UPCASTERS.iter() {
+        if upcaster.can_upcast(&serialized.event_type, &serialized.event_version) {
+            serialized = upcaster.upcast(serialized);
+        }
+    }
+    serde_json::from_value(serialized.payload)
+        .map_err(|error| anyhow::anyhow!("({event_type} v{event_version}) cannot be read: {error}"))
 }
 
 static UPCASTERS: LazyLock<Vec<Box<dyn EventUpcaster>>> = LazyLock::new(upcasters);

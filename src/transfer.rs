@@ -4,6 +4,8 @@
 
 use std::io::{BufRead, Write};
 
+use assessment_domain::TaskExecutionEvent;
+
 use crate::event_log::{self, Cursor, StoredEvent};
 use crate::store::{self, checkpoints, webhook_targets, Db, Tx};
 use crate::webhooks::outbox::WEBHOOKS;
@@ -90,15 +92,18 @@ pub async fn import(db: &Db, input: impl BufRead) -> anyhow::Result<usize> {
 /// their target, so updates of a job that resumes here still reach its listener.
 async fn skip_webhooks(tx: &mut Tx, events: &[ExportedEvent], end: Cursor) -> anyhow::Result<()> {
     for event in events.iter().filter(|e| e.event_type == "JobRequested") {
-        let requested = &event.payload["JobRequested"];
-        let Some(url) = requested["notification_url"].as_str() else {
+        // Read through the upcasters, as every other reader of the log does.
+        let TaskExecutionEvent::JobRequested(requested) = event.decode()? else {
+            continue;
+        };
+        let Some(url) = &requested.notification_url else {
             continue;
         };
         webhook_targets::add(
             tx,
             &event.aggregate_id,
-            requested["organization_id"].as_str().unwrap_or_default(),
-            requested["api_key_id"].as_str(),
+            &requested.organization_id,
+            requested.api_key_id.as_deref(),
             url,
         )
         .await?;

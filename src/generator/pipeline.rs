@@ -178,3 +178,91 @@ pub async fn generate(
         .await?;
     Ok(Ok(assessment))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use assessment_domain::GenerationOptions;
+    use chrono::DateTime;
+
+    use super::*;
+
+    /// Keeps every report, as `step:` or `log:` lines.
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<String>>);
+
+    impl Progress for Recorded {
+        async fn step(&self, step: &'static str) -> anyhow::Result<()> {
+            self.0.lock().unwrap().push(format!("step: {step}"));
+            Ok(())
+        }
+
+        async fn log(&self, line: String) -> anyhow::Result<()> {
+            self.0.lock().unwrap().push(format!("log: {line}"));
+            Ok(())
+        }
+    }
+
+    fn request(job_role: &str, job_description: &str) -> JobRequested {
+        JobRequested {
+            job_id: "job-1".to_owned(),
+            organization_id: "acme".to_owned(),
+            job_role: job_role.to_owned(),
+            job_description: job_description.to_owned(),
+            cutoff: 60,
+            notification_url: None,
+            options: GenerationOptions::default(),
+            api_key_id: None,
+            requested_at: DateTime::from_timestamp(1_760_000_000, 0).unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn every_step_and_skill_is_reported_in_order_and_the_assessment_tests_each_skill() {
+        let engine = Engine::embedded().unwrap();
+        let progress = Recorded::default();
+        let job = request(
+            "Senior Python Developer",
+            "Build services in Python with Django and PostgreSQL; Docker and Kubernetes.",
+        );
+        let assessment = generate(&engine, None, "job-1", &job, &progress)
+            .await
+            .unwrap()
+            .unwrap();
+        let reports = progress.0.into_inner().unwrap();
+        let steps: Vec<&str> = reports
+            .iter()
+            .filter_map(|r| r.strip_prefix("step: "))
+            .collect();
+        assert_eq!(steps, [steps::ANALYZING, steps::SEARCHING, steps::BUILDING]);
+        let searched = reports
+            .iter()
+            .filter(|r| r.starts_with("log: AI Progress: Searching for skill: "))
+            .count();
+        let identified = reports
+            .iter()
+            .find(|r| r.starts_with("log: AI Progress: Identified "))
+            .expect("the chosen skills are reported");
+        assert!(identified.contains("Python"), "{identified}");
+        assert!(searched >= 5, "{reports:#?}");
+        assert!(reports
+            .last()
+            .unwrap()
+            .starts_with("log: AI Progress: Assessment ready: "));
+        assert!(assessment.questions().count() > 0);
+    }
+
+    #[tokio::test]
+    async fn a_job_naming_no_skill_fails_after_the_analysis_with_a_reason() {
+        let engine = Engine::embedded().unwrap();
+        let progress = Recorded::default();
+        let job = request("Zzxq", "Qwv plorb zint.");
+        let outcome = generate(&engine, None, "job-2", &job, &progress)
+            .await
+            .unwrap();
+        assert_eq!(outcome.unwrap_err(), GenerationError::NoRecognizableSkills);
+        let reports = progress.0.into_inner().unwrap();
+        assert!(!reports.iter().any(|r| r.contains(steps::SEARCHING)));
+    }
+}

@@ -8,7 +8,8 @@ use crate::with_tx;
 /// transaction ends so one runner at a time moves it.
 pub async fn lock(tx: &mut Tx, name: &str) -> sqlx::Result<Cursor> {
     let select = format!(
-        "SELECT last_txid, last_position FROM subscription_checkpoints WHERE name = $1{}",
+        "SELECT last_txid AS txid, last_position AS position FROM subscription_checkpoints
+         WHERE name = $1{}",
         tx.dialect().lock_row
     );
     with_tx!(tx, |conn| {
@@ -19,11 +20,10 @@ pub async fn lock(tx: &mut Tx, name: &str) -> sqlx::Result<Cursor> {
         .bind(name)
         .execute(&mut *conn)
         .await?;
-        let (txid, position): (i64, i64) = sqlx::query_as(&select)
+        sqlx::query_as(&select)
             .bind(name)
             .fetch_one(&mut *conn)
-            .await?;
-        Ok(Cursor { txid, position })
+            .await
     })
 }
 

@@ -35,7 +35,7 @@ pub struct StoredEvent {
 }
 
 /// A place in the commit-ordered log: everything at or before it has been read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, sqlx::FromRow)]
 pub struct Cursor {
     pub txid: i64,
     pub position: i64,
@@ -269,12 +269,13 @@ pub async fn import(tx: &mut Tx, events: &[ExportedEvent]) -> sqlx::Result<Curso
             )
             .execute(&mut **conn)
             .await?;
-            let (txid, position): (i64, i64) = sqlx::query_as(
-                "SELECT (pg_current_xact_id()::text)::bigint, COALESCE(MAX(position), 0) FROM events",
+            sqlx::query_as(
+                "SELECT (pg_current_xact_id()::text)::bigint AS txid,
+                        COALESCE(MAX(position), 0) AS position
+                 FROM events",
             )
             .fetch_one(&mut **conn)
-            .await?;
-            Ok(Cursor { txid, position })
+            .await
         }
         Tx::Sqlite(conn) => {
             insert_all!(conn, |json: &Value| json.to_string());

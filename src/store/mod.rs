@@ -40,6 +40,16 @@ pub enum Schema {
     Newer(Vec<i64>),
     /// This migration failed partway.
     Broken(i64),
+    /// This migration ran in another form than this build's: its file was edited since.
+    Edited(i64),
+}
+
+/// A row of sqlx's migration table.
+#[derive(Debug, sqlx::FromRow)]
+struct AppliedMigration {
+    version: i64,
+    success: bool,
+    checksum: Vec<u8>,
 }
 
 fn versions(list: &[i64]) -> String {
@@ -252,26 +262,37 @@ impl Db {
         if tracked == 0 {
             return Ok(Schema::New);
         }
-        let applied: Vec<(i64, bool)> = with_pool!(self, |pool| {
-            sqlx::query_as("SELECT version, success FROM _sqlx_migrations ORDER BY version")
-                .fetch_all(pool)
-                .await?
+        let applied: Vec<AppliedMigration> = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT version, success, checksum FROM _sqlx_migrations ORDER BY version",
+            )
+            .fetch_all(pool)
+            .await?
         });
-        let known: Vec<i64> = self.migrator().iter().map(|m| m.version).collect();
-        if let Some((version, _)) = applied.iter().find(|(_, success)| !success) {
-            return Ok(Schema::Broken(*version));
+        let migrator = self.migrator();
+        if let Some(broken) = applied.iter().find(|m| !m.success) {
+            return Ok(Schema::Broken(broken.version));
         }
         let unknown: Vec<i64> = applied
             .iter()
-            .map(|(version, _)| *version)
-            .filter(|version| !known.contains(version))
+            .map(|m| m.version)
+            .filter(|version| !migrator.iter().any(|known| known.version == *version))
             .collect();
         if !unknown.is_empty() {
             return Ok(Schema::Newer(unknown));
         }
+        let edited = applied.iter().find(|m| {
+            migrator
+                .iter()
+                .any(|known| known.version == m.version && *known.checksum != *m.checksum)
+        });
+        if let Some(edited) = edited {
+            return Ok(Schema::Edited(edited.version));
+        }
+        let known: Vec<i64> = migrator.iter().map(|m| m.version).collect();
         let pending: Vec<i64> = known
             .into_iter()
-            .filter(|version| !applied.iter().any(|(v, _)| v == version))
+            .filter(|version| !applied.iter().any(|m| m.version == *version))
             .collect();
         Ok(if applied.is_empty() {
             Schema::New
@@ -306,6 +327,10 @@ impl Db {
                 "the database was migrated by a newer build (unknown migration(s) {}); run \
                  that build or a newer one",
                 versions(&unknown)
+            ),
+            Schema::Edited(version) => anyhow::bail!(
+                "migration {version} ran on this database in another form than this build's \
+                 (its file was edited after it was applied); restore the file as it was"
             ),
             Schema::Broken(version) => anyhow::bail!(
                 "migration {version} failed partway on this database; fix it by hand (see \

@@ -22,6 +22,22 @@ pub enum MessageState {
     Cancelled,
 }
 
+impl TryFrom<String> for MessageState {
+    type Error = String;
+
+    fn try_from(stored: String) -> Result<Self, String> {
+        [
+            MessageState::Pending,
+            MessageState::Delivered,
+            MessageState::Failed,
+            MessageState::Cancelled,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == stored)
+        .ok_or_else(|| format!("unknown webhook message state {stored:?}"))
+    }
+}
+
 impl MessageState {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -200,7 +216,8 @@ pub async fn settle(db: &Db, settlement: &Settlement<'_>) -> sqlx::Result<()> {
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MessageRow {
     pub id: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: MessageState,
     pub payload: String,
     pub created_at: StoredTime,
     pub delivered_at: Option<StoredTime>,
@@ -230,16 +247,25 @@ pub async fn job_log(db: &Db, job_id: &str) -> sqlx::Result<(Vec<MessageRow>, Ve
     })
 }
 
+/// A message found for redelivery.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FoundMessage {
+    #[sqlx(try_from = "String")]
+    pub state: MessageState,
+    /// The job's listener answered 410 Gone.
+    pub gone: bool,
+}
+
 /// A message of the organization's job, with whether its target is gone.
 pub async fn find(
     db: &Db,
     job_id: &str,
     message_id: &str,
     organization_id: &str,
-) -> sqlx::Result<Option<(String, bool)>> {
-    let row: Option<(String, i32)> = with_pool!(db, |pool| {
+) -> sqlx::Result<Option<FoundMessage>> {
+    with_pool!(db, |pool| {
         sqlx::query_as(
-            "SELECT m.state, t.gone FROM webhook_messages m
+            "SELECT m.state, t.gone <> 0 AS gone FROM webhook_messages m
              JOIN webhook_targets t ON t.job_id = m.job_id
              WHERE m.id = $1 AND m.job_id = $2 AND m.organization_id = $3",
         )
@@ -247,9 +273,8 @@ pub async fn find(
         .bind(job_id)
         .bind(organization_id)
         .fetch_optional(pool)
-        .await?
-    });
-    Ok(row.map(|(state, gone)| (state, gone != 0)))
+        .await
+    })
 }
 
 /// Makes a settled, unleased message due again at `now` with its attempts reset; false if it

@@ -27,15 +27,23 @@ pub async fn add(
     })
 }
 
-/// A job's target: its organization, and whether the target is gone (its key revoked).
-pub async fn find(tx: &mut Tx, job_id: &str) -> sqlx::Result<Option<(String, bool)>> {
-    let row: Option<(String, i32)> = with_tx!(tx, |conn| {
-        sqlx::query_as("SELECT organization_id, gone FROM webhook_targets WHERE job_id = $1")
-            .bind(job_id)
-            .fetch_optional(&mut *conn)
-            .await?
-    });
-    Ok(row.map(|(organization_id, gone)| (organization_id, gone != 0)))
+/// Whose a job's target is, and whether the listener said it is gone.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TargetOwner {
+    pub organization_id: String,
+    pub gone: bool,
+}
+
+/// A job's target, in the outbox subscription's transaction.
+pub async fn find(tx: &mut Tx, job_id: &str) -> sqlx::Result<Option<TargetOwner>> {
+    with_tx!(tx, |conn| {
+        sqlx::query_as(
+            "SELECT organization_id, gone <> 0 AS gone FROM webhook_targets WHERE job_id = $1",
+        )
+        .bind(job_id)
+        .fetch_optional(&mut *conn)
+        .await
+    })
 }
 
 /// Where a job's webhooks go, as the dispatcher needs it.
@@ -44,13 +52,15 @@ pub struct Target {
     pub url: String,
     pub api_key_id: Option<String>,
     pub organization_id: String,
-    pub gone: i32,
+    /// The listener answered 410 Gone: nothing more is sent.
+    pub gone: bool,
 }
 
 pub async fn for_delivery(db: &Db, job_id: &str) -> sqlx::Result<Option<Target>> {
     with_pool!(db, |pool| {
         sqlx::query_as(
-            "SELECT url, api_key_id, organization_id, gone FROM webhook_targets WHERE job_id = $1",
+            "SELECT url, api_key_id, organization_id, gone <> 0 AS gone FROM webhook_targets
+             WHERE job_id = $1",
         )
         .bind(job_id)
         .fetch_optional(pool)

@@ -58,12 +58,12 @@ pub async fn delivery_log(
                 response_body: a.response_body.clone(),
             })
             .collect();
-        let next_attempt_at = (message.state == MessageState::Pending.as_str())
-            .then(|| shown(message.next_attempt_at.0));
+        let next_attempt_at =
+            (message.state == MessageState::Pending).then(|| shown(message.next_attempt_at.0));
         log.push(DeliveryLogEntry {
             payload: serde_json::from_str(&message.payload)?,
             id: message.id,
-            state: message.state,
+            state: message.state.as_str().to_owned(),
             attempts,
             created_at: shown(message.created_at.0),
             delivered_at: message.delivered_at.map(|at| shown(at.0)),
@@ -96,7 +96,7 @@ pub async fn redeliver(
 ) -> anyhow::Result<Redelivery> {
     match webhook_messages::find(db, job_id, message_id, organization_id).await? {
         None => return Ok(Redelivery::NotFound),
-        Some((_, true)) => return Ok(Redelivery::Gone),
+        Some(found) if found.gone => return Ok(Redelivery::Gone),
         Some(_) => {}
     }
     Ok(

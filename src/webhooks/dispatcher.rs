@@ -129,25 +129,28 @@ impl Dispatcher {
         let Some(target) = webhook_targets::for_delivery(&self.db, &message.job_id).await? else {
             anyhow::bail!("message {} has no target", message.id);
         };
-        if target.gone != 0 {
+        if target.gone {
             return self.finish(message, None, Outcome::Cancelled).await;
         }
         let started_at = self.clock.now();
         let timer = Instant::now();
-        let attempt = match self
-            .secrets(target.api_key_id, &target.organization_id, started_at)
-            .await
-        {
-            Ok(secrets) => {
-                let outgoing = Outgoing {
-                    id: &message.id,
-                    url: &target.url,
-                    payload: &message.payload,
-                    secrets: &secrets,
-                };
-                self.sender.send(outgoing, started_at).await
-            }
-            Err(error) => Attempt::failed(format!("{error:#}")),
+        let attempt = match self.sender.target(&target.url) {
+            Err(refused) => refused,
+            Ok(url) => match self
+                .secrets(target.api_key_id, &target.organization_id, started_at)
+                .await
+            {
+                Ok(secrets) => {
+                    let outgoing = Outgoing {
+                        id: &message.id,
+                        url: &url,
+                        payload: &message.payload,
+                        secrets: &secrets,
+                    };
+                    self.sender.send(outgoing, started_at).await
+                }
+                Err(error) => Attempt::failed(format!("{error:#}")),
+            },
         };
         let record = AttemptRow {
             message_id: message.id.clone(),

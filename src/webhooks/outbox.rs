@@ -14,7 +14,7 @@ use crate::clock::Clock;
 use crate::event_log::DecodedEvent;
 use crate::projector::follow;
 use crate::store::webhook_messages::{self, MessageState, NewMessage};
-use crate::store::webhook_targets;
+use crate::store::webhook_targets::{self, TargetOwner};
 use crate::store::{checkpoints, event_log, Db};
 
 /// The checkpoint name of the webhook subscription.
@@ -38,7 +38,7 @@ pub async fn apply_next_batch(db: &Db, clock: &Clock) -> anyhow::Result<(usize, 
         return Ok((0, 0));
     };
     let read = stored.len();
-    let mut targets: HashMap<String, Option<(String, bool)>> = HashMap::new();
+    let mut targets: HashMap<String, Option<TargetOwner>> = HashMap::new();
     let mut queued = 0;
     for stored in stored {
         let decoded = DecodedEvent::decode(stored)?;
@@ -59,7 +59,7 @@ pub async fn apply_next_batch(db: &Db, clock: &Clock) -> anyhow::Result<(usize, 
             let target = webhook_targets::find(&mut tx, &job_id).await?;
             targets.insert(job_id.clone(), target);
         }
-        let Some(Some((organization_id, gone))) = targets.get(&job_id) else {
+        let Some(Some(target)) = targets.get(&job_id) else {
             continue;
         };
         let payload = webhook_payload(&job_id, &decoded.event).to_string();
@@ -67,10 +67,10 @@ pub async fn apply_next_batch(db: &Db, clock: &Clock) -> anyhow::Result<(usize, 
         let message = NewMessage {
             id: &id,
             job_id: &job_id,
-            organization_id,
+            organization_id: &target.organization_id,
             sequence: decoded.stored.sequence,
             payload: &payload,
-            state: if *gone {
+            state: if target.gone {
                 MessageState::Cancelled
             } else {
                 MessageState::Pending

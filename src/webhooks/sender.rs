@@ -21,7 +21,8 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3_600);
 pub struct Outgoing<'a> {
     /// The `webhook-id`.
     pub id: &'a str,
-    pub url: &'a str,
+    /// Checked by [`Sender::target`].
+    pub url: &'a reqwest::Url,
     pub payload: &'a str,
     /// The secrets in force; each signs.
     pub secrets: &'a [String],
@@ -80,17 +81,22 @@ impl Sender {
         })
     }
 
-    /// Posts `message`, signed for `sent_at`. Every failure is an [`Attempt`] with an error.
-    pub async fn send(&self, message: Outgoing<'_>, sent_at: DateTime<Utc>) -> Attempt {
-        let url: reqwest::Url = match message.url.parse() {
-            Ok(url) => url,
-            Err(error) => return Attempt::failed(error.to_string()),
-        };
+    /// The URL to send to, or the failed attempt it makes: not a URL, or an internal address
+    /// written as a literal (names are checked when they resolve).
+    pub fn target(&self, url: &str) -> Result<reqwest::Url, Attempt> {
+        let url: reqwest::Url = url
+            .parse()
+            .map_err(|error: url::ParseError| Attempt::failed(error.to_string()))?;
         if !self.allow_private_targets {
             if let Some(reason) = refuse_literal(&url) {
-                return Attempt::failed(reason);
+                return Err(Attempt::failed(reason));
             }
         }
+        Ok(url)
+    }
+
+    /// Posts `message`, signed for `sent_at`. Every failure is an [`Attempt`] with an error.
+    pub async fn send(&self, message: Outgoing<'_>, sent_at: DateTime<Utc>) -> Attempt {
         let timestamp = sent_at.timestamp();
         let signature =
             match signature_header(message.secrets, message.id, timestamp, message.payload) {
@@ -99,7 +105,7 @@ impl Sender {
             };
         let sent = self
             .client
-            .post(url)
+            .post(message.url.clone())
             .header("content-type", "application/json")
             .header("webhook-id", message.id)
             .header("webhook-timestamp", timestamp.to_string())

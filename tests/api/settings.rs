@@ -1,5 +1,6 @@
-//! Settings are checked before the service opens anything: a value out of range or a partial
-//! language-model configuration stops it at once with a message naming the setting.
+//! Settings are checked before the service opens anything: a value out of range, one that
+//! cannot work, or a partial language-model configuration stops it at once with a message
+//! naming the setting.
 
 use tokio::process::Command;
 
@@ -43,6 +44,36 @@ async fn a_setting_out_of_range_stops_the_service_naming_it() {
         assert!(failed, "{name}={value} was accepted");
         assert!(stderr.contains(name), "{name}: {stderr}");
         assert!(!created, "{name}: the database was opened");
+    }
+}
+
+#[tokio::test]
+async fn a_setting_that_cannot_work_stops_the_service_without_echoing_secrets() {
+    let short_key = "shortkey-123";
+    for (settings, named) in [
+        (vec![("BOOTSTRAP_API_KEY", short_key)], "BOOTSTRAP_API_KEY"),
+        (
+            vec![
+                ("LLM_BASE_URL", "not a url"),
+                ("LLM_MODEL", "m"),
+                ("LLM_API_KEY", "k"),
+            ],
+            "LLM_BASE_URL",
+        ),
+        (
+            vec![
+                ("LLM_BASE_URL", "https://llm.example/v1"),
+                ("LLM_MODEL", " "),
+                ("LLM_API_KEY", "k"),
+            ],
+            "LLM_MODEL",
+        ),
+    ] {
+        let (failed, stderr, created) = serve_with(&settings).await;
+        assert!(failed, "{settings:?} was accepted");
+        assert!(stderr.contains(named), "{named}: {stderr}");
+        assert!(!stderr.contains(short_key), "a secret was echoed: {stderr}");
+        assert!(!created, "{named}: the database was opened");
     }
 }
 
