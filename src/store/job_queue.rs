@@ -73,7 +73,7 @@ pub async fn finish(tx: &mut Tx, job_id: &str) -> sqlx::Result<()> {
 }
 
 /// Claims the oldest pending job whose lease is free or ran out at `now`, for `owner` until
-/// `until`.
+/// `until`. The state is a literal in the SQL so the partial index of pending jobs serves it.
 pub async fn claim(
     db: &Db,
     owner: &str,
@@ -84,7 +84,7 @@ pub async fn claim(
         "UPDATE job_queue SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1
          WHERE job_id = (
              SELECT job_id FROM job_queue
-             WHERE state = $4 AND (lease_expires_at IS NULL OR lease_expires_at < $3)
+             WHERE state = 'pending' AND (lease_expires_at IS NULL OR lease_expires_at < $3)
              ORDER BY position LIMIT 1{})
          RETURNING job_id, organization_id, attempts",
         db.dialect().skip_locked
@@ -94,7 +94,6 @@ pub async fn claim(
             .bind(owner)
             .bind(StoredTime(until))
             .bind(StoredTime(now))
-            .bind(JobState::Pending.as_str())
             .fetch_optional(pool)
             .await
     })

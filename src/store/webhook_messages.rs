@@ -2,6 +2,13 @@
 //! dispatcher while it is sent) and `webhook_attempts` (every try, with its answer). Times are
 //! the caller's (from its clock), so due times and leases are decided, and tested, without
 //! waiting.
+//!
+//! A job's messages go out one at a time, in order: only its oldest pending message (its
+//! head) may be sent. The head is marked `ready`, and every function here that changes a job's
+//! pending messages moves the mark in the same transaction, holding the job's target row lock
+//! ([`super::webhook_targets::lock`]) so two such transactions never miss each other's
+//! messages; a claim then reads ready messages in due order from a partial index instead of
+//! checking every pending message for an earlier one. SQL that must match a partial index names the state as a literal, not a parameter.
 
 use chrono::{DateTime, Utc};
 
@@ -62,13 +69,19 @@ pub struct NewMessage<'a> {
     pub created_at: DateTime<Utc>,
 }
 
-/// Queues a message unless one with its id exists; returns whether it was added.
+/// Queues a message unless one with its id exists; returns whether it was added. Messages of
+/// a job are queued in sequence order, so a pending one is its job's head exactly when the job
+/// has no other pending message.
 pub async fn queue(tx: &mut Tx, message: &NewMessage<'_>) -> sqlx::Result<bool> {
     let added = with_tx!(tx, |conn| {
         sqlx::query(
             "INSERT INTO webhook_messages
-                 (id, job_id, organization_id, sequence, payload, state, next_attempt_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 (id, job_id, organization_id, sequence, payload, state, next_attempt_at, created_at,
+                  ready)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8,
+                    $6 = 'pending' AND NOT EXISTS (
+                        SELECT 1 FROM webhook_messages WHERE job_id = $2 AND state = 'pending')
+             WHERE TRUE
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(message.id)
@@ -110,14 +123,10 @@ pub async fn claim_due(
     let sql = format!(
         "UPDATE webhook_messages SET lease_owner = $1, lease_expires_at = $2
          WHERE id IN (
-             SELECT m.id FROM webhook_messages m
-             WHERE m.state = $5 AND m.next_attempt_at <= $3
-               AND (m.lease_expires_at IS NULL OR m.lease_expires_at < $3)
-               AND NOT EXISTS (
-                   SELECT 1 FROM webhook_messages earlier
-                   WHERE earlier.job_id = m.job_id AND earlier.state = $5
-                     AND earlier.sequence < m.sequence)
-             ORDER BY m.next_attempt_at, m.sequence
+             SELECT id FROM webhook_messages
+             WHERE ready AND next_attempt_at <= $3
+               AND (lease_expires_at IS NULL OR lease_expires_at < $3)
+             ORDER BY next_attempt_at, sequence
              LIMIT $4{})
          RETURNING id, job_id, payload, attempts, lease_owner",
         db.dialect().skip_locked
@@ -128,7 +137,6 @@ pub async fn claim_due(
             .bind(StoredTime(until))
             .bind(StoredTime(now))
             .bind(limit)
-            .bind(MessageState::Pending.as_str())
             .fetch_all(pool)
             .await
     })
@@ -163,6 +171,7 @@ pub struct Settlement<'a> {
 pub async fn settle(db: &Db, settlement: &Settlement<'_>) -> sqlx::Result<()> {
     let mut tx = db.begin_write().await?;
     let message = settlement.message;
+    super::webhook_targets::lock(&mut tx, &message.job_id).await?;
     with_tx!(&mut tx, |conn| {
         if let Some(attempt) = &settlement.attempt {
             sqlx::query(
@@ -209,7 +218,29 @@ pub async fn settle(db: &Db, settlement: &Settlement<'_>) -> sqlx::Result<()> {
         }
         Ok::<(), sqlx::Error>(())
     })?;
+    move_head(&mut tx, &message.job_id).await?;
     tx.commit().await
+}
+
+/// Marks the job's oldest pending message, and only it, ready (no message, if none is
+/// pending). Touches at most the old head and the new one.
+async fn move_head(tx: &mut Tx, job_id: &str) -> sqlx::Result<()> {
+    with_tx!(tx, |conn| {
+        sqlx::query(
+            "UPDATE webhook_messages SET ready = NOT ready
+             WHERE job_id = $1
+               AND (ready OR sequence = (SELECT MIN(sequence) FROM webhook_messages
+                                         WHERE job_id = $1 AND state = 'pending'))
+               AND ready <> COALESCE(
+                   state = 'pending' AND sequence = (SELECT MIN(sequence) FROM webhook_messages
+                                                     WHERE job_id = $1 AND state = 'pending'),
+                   FALSE)",
+        )
+        .bind(job_id)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    })
 }
 
 /// One message of a job's delivery log.
@@ -285,7 +316,9 @@ pub async fn requeue(
     message_id: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let changed = with_pool!(db, |pool| {
+    let mut tx = db.begin_write().await?;
+    super::webhook_targets::lock(&mut tx, job_id).await?;
+    let changed = with_tx!(&mut tx, |conn| {
         sqlx::query(
             "UPDATE webhook_messages
              SET state = $4, attempts = 0, next_attempt_at = $3
@@ -295,10 +328,14 @@ pub async fn requeue(
         .bind(job_id)
         .bind(StoredTime(now))
         .bind(MessageState::Pending.as_str())
-        .execute(pool)
+        .execute(&mut *conn)
         .await?
         .rows_affected()
     });
+    if changed == 1 {
+        move_head(&mut tx, job_id).await?;
+    }
+    tx.commit().await?;
     Ok(changed == 1)
 }
 
@@ -381,12 +418,46 @@ mod tests {
             .await
             .unwrap()
             .is_empty());
-        assert_eq!(
-            claim_due(&db, "d/3", ms(60_000), ms(80_000), 10)
-                .await
-                .unwrap()[0]
-                .id,
-            "m1"
-        );
+        let third = claim_due(&db, "d/3", ms(60_000), ms(80_000), 10)
+            .await
+            .unwrap();
+        assert_eq!(third.len(), 1, "m2 still waits behind m1");
+        assert_eq!(third[0].id, "m1");
+
+        // Delivered: m2 is the job's head now.
+        let delivered = Settlement {
+            message: &third[0],
+            attempt: None,
+            state: MessageState::Delivered,
+            attempts: 2,
+            next_attempt_at: None,
+            delivered_at: Some(ms(60_100)),
+            gone: false,
+        };
+        settle(&db, &delivered).await.unwrap();
+        let fourth = claim_due(&db, "d/4", ms(60_200), ms(90_000), 10)
+            .await
+            .unwrap();
+        assert_eq!(fourth.len(), 1);
+        assert_eq!(fourth[0].id, "m2");
+        let m2_delivered = Settlement {
+            message: &fourth[0],
+            delivered_at: Some(ms(60_300)),
+            ..delivered.clone()
+        };
+        settle(&db, &m2_delivered).await.unwrap();
+        assert!(claim_due(&db, "d/5", ms(70_000), ms(90_000), 10)
+            .await
+            .unwrap()
+            .is_empty());
+
+        // A redelivered message is its job's head again, once.
+        assert!(requeue(&db, "job-1", "m1", ms(70_000)).await.unwrap());
+        assert!(!requeue(&db, "job-1", "m1", ms(70_000)).await.unwrap());
+        let again = claim_due(&db, "d/6", ms(70_000), ms(90_000), 10)
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].id, "m1");
     }
 }

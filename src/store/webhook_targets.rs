@@ -34,15 +34,19 @@ pub struct TargetOwner {
     pub gone: bool,
 }
 
-/// A job's target, in the outbox subscription's transaction.
-pub async fn find(tx: &mut Tx, job_id: &str) -> sqlx::Result<Option<TargetOwner>> {
+/// A job's target, locked until the transaction ends: whoever changes a job's messages (the
+/// outbox queueing them, a dispatcher settling one, a redelivery) holds this lock, so the
+/// job's head (see [`super::webhook_messages`]) is never moved by two at once.
+pub async fn lock(tx: &mut Tx, job_id: &str) -> sqlx::Result<Option<TargetOwner>> {
+    let sql = format!(
+        "SELECT organization_id, gone <> 0 AS gone FROM webhook_targets WHERE job_id = $1{}",
+        tx.dialect().lock_row
+    );
     with_tx!(tx, |conn| {
-        sqlx::query_as(
-            "SELECT organization_id, gone <> 0 AS gone FROM webhook_targets WHERE job_id = $1",
-        )
-        .bind(job_id)
-        .fetch_optional(&mut *conn)
-        .await
+        sqlx::query_as(&sql)
+            .bind(job_id)
+            .fetch_optional(&mut *conn)
+            .await
     })
 }
 

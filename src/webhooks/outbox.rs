@@ -56,7 +56,7 @@ pub async fn apply_next_batch(db: &Db, clock: &Clock) -> anyhow::Result<(usize, 
             }
         }
         if !targets.contains_key(&job_id) {
-            let target = webhook_targets::find(&mut tx, &job_id).await?;
+            let target = webhook_targets::lock(&mut tx, &job_id).await?;
             targets.insert(job_id.clone(), target);
         }
         let Some(Some(target)) = targets.get(&job_id) else {
