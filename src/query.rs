@@ -11,7 +11,7 @@ use assessment_projections::TaskStatus;
 
 use crate::event_log::{self, DecodedEvent};
 use crate::read_models;
-use crate::store::Db;
+use crate::store::{self, Db};
 
 /// The job's events, oldest first, if it belongs to `organization_id`.
 pub async fn owned_history(
@@ -48,6 +48,22 @@ pub async fn task_status(
     Ok(status.filter(|status| status.organization_id == organization_id))
 }
 
+/// [`task_status`] as the JSON document the API sends: the stored view's text as it is, or,
+/// before the subscription has reached the job, its fold serialized.
+pub async fn task_status_document(
+    db: &Db,
+    job_id: &str,
+    organization_id: &str,
+) -> anyhow::Result<Option<String>> {
+    if let Some(row) = store::views::status(db, job_id).await? {
+        return Ok((row.organization_id == organization_id).then_some(row.view));
+    }
+    let events = event_log::load_job(db, job_id).await?;
+    let status = TaskStatus::from_history(events.iter().map(DecodedEvent::recorded))
+        .filter(|status| status.organization_id == organization_id);
+    Ok(status.map(|s| serde_json::to_string(&s.view)).transpose()?)
+}
+
 /// A point in the log: a position, or a time.
 #[derive(Debug, Clone, Copy)]
 pub enum AsOf {
@@ -76,8 +92,16 @@ pub async fn status_as_of(
 #[derive(Debug, Clone)]
 pub struct JobToRun {
     pub request: JobRequested,
-    /// Where the aggregate stands after every event so far.
-    pub lifecycle: Lifecycle,
+    /// The aggregate after every event so far.
+    pub aggregate: TaskExecution,
+    /// How many events the job has.
+    pub events: usize,
+}
+
+impl JobToRun {
+    pub fn lifecycle(&self) -> Lifecycle {
+        self.aggregate.lifecycle()
+    }
 }
 
 /// The job's request and where it stands, or `None` if it has no `JobRequested` event.
@@ -92,7 +116,8 @@ pub async fn job_to_run(db: &Db, job_id: &str) -> anyhow::Result<Option<JobToRun
     }
     Ok(Some(JobToRun {
         request: (**request).clone(),
-        lifecycle: aggregate.lifecycle(),
+        aggregate,
+        events: history.len(),
     }))
 }
 

@@ -106,6 +106,7 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
         engine,
         webhooks: config.webhooks,
         clock,
+        keys: Default::default(),
         shutdown,
     });
     let served = axum::serve(listener, app)

@@ -7,7 +7,7 @@ use axum::http::{header, HeaderMap};
 
 use super::error::ApiError;
 use super::AppState;
-use crate::api_keys::{self, Caller};
+use crate::api_keys::Caller;
 
 fn presented_key(headers: &HeaderMap) -> Option<&str> {
     let direct = ["apikey", "x-api-key"]
@@ -34,7 +34,9 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let key = presented_key(&parts.headers).ok_or(ApiError::InvalidApiKey)?;
-        api_keys::authenticate(&state.db, key)
+        state
+            .keys
+            .authenticate(&state.db, key)
             .await?
             .ok_or(ApiError::InvalidApiKey)
     }

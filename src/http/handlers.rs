@@ -3,6 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -12,7 +13,7 @@ use assessment_domain::{
     Cutoff, ExperienceLevel, GenerationOptions, JobDescription, JobRequested, JobRole,
     NotificationUrl, RequestError, TaskExecutionCommand,
 };
-use assessment_projections::{AssessmentInfo, AssessmentRecord, TaskStatusView, QUEUED_MESSAGE};
+use assessment_projections::{AssessmentInfo, AssessmentRecord, QUEUED_MESSAGE};
 
 use super::error::{ApiError, JOB_NOT_FOUND};
 use super::params::{canonical_id, parse_as_of};
@@ -185,7 +186,7 @@ pub async fn generate_assessment(
     }));
     state
         .bus
-        .execute(&job_id, &caller.organization_id, command)
+        .create(&job_id, &caller.organization_id, command)
         .await?;
     tracing::info!(%job_id, organization_id = %caller.organization_id, "assessment job queued");
     Ok((
@@ -211,16 +212,25 @@ pub async fn task_status(
     caller: Caller,
     Path(job_id): Path<String>,
     Query(query): Query<StatusQuery>,
-) -> Result<Json<TaskStatusView>, ApiError> {
+) -> Result<Response, ApiError> {
     let job_id = canonical_id(&job_id).ok_or(JOB_NOT_FOUND)?;
-    let status = match query.as_of {
-        None => query::task_status(&state.db, &job_id, &caller.organization_id).await?,
+    let organization_id = &caller.organization_id;
+    match query.as_of {
+        // The stored view goes out as it is stored: no parse and re-serialization.
+        None => query::task_status_document(&state.db, &job_id, organization_id)
+            .await?
+            .map(|document| {
+                ([(header::CONTENT_TYPE, "application/json")], document).into_response()
+            })
+            .ok_or(JOB_NOT_FOUND),
         Some(as_of) => {
             let point = parse_as_of(&as_of)?;
-            query::status_as_of(&state.db, &job_id, &caller.organization_id, point).await?
+            query::status_as_of(&state.db, &job_id, organization_id, point)
+                .await?
+                .map(|s| Json(s.view).into_response())
+                .ok_or(JOB_NOT_FOUND)
         }
-    };
-    status.map(|s| Json(s.view)).ok_or(JOB_NOT_FOUND)
+    }
 }
 
 /// The caller's assessment `raw_id`, or 404.

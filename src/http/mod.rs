@@ -16,6 +16,7 @@ use tower_http::trace::TraceLayer;
 
 use std::sync::Arc;
 
+use crate::api_keys::KeyCache;
 use crate::clock::Clock;
 use crate::commands::CommandBus;
 use crate::generator::Engine;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub webhooks: WebhookConfig,
     pub clock: Clock,
+    /// API keys recently seen, so most requests skip the key lookup.
+    pub keys: Arc<KeyCache>,
     /// Turns true when the server is shutting down: long-lived responses end.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }

@@ -48,6 +48,7 @@ impl App {
                 secret_grace: std::time::Duration::from_secs(3_600),
             },
             clock: clock.clone(),
+            keys: Default::default(),
             shutdown,
         };
         App {

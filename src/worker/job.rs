@@ -1,16 +1,18 @@
 //! Running one claimed job: fail it if it was claimed too often, skip it if it has ended,
 //! else run the generation pipeline and record its result, every report of the pipeline
-//! becoming a command on the job's aggregate.
+//! becoming a command on the job's aggregate. The aggregate stays in memory while the job runs,
+//! and each step's events are appended together when the next step starts (each one at once
+//! when a step delay is set, to watch them arrive).
 
 use std::time::Duration;
 
-use anyhow::Context;
 use assessment_domain::{Lifecycle, TaskExecutionCommand};
 use cqrs_es::AggregateError;
+use tokio::sync::Mutex;
 
 use super::{Claim, Worker};
 use crate::clock::Clock;
-use crate::commands::CommandBus;
+use crate::commands::{CommandError, JobWriter};
 use crate::generator::pipeline;
 use crate::generator::progress::{lines, steps, Progress};
 use crate::query;
@@ -26,19 +28,24 @@ impl Worker {
         let Some(job) = query::job_to_run(&self.db, &claim.job_id).await? else {
             anyhow::bail!("job {} has no JobRequested event", claim.job_id);
         };
-        if job.lifecycle.has_ended() {
+        if job.lifecycle().has_ended() {
             return Ok(());
         }
-        let progress = BusProgress {
-            bus: &self.bus,
+        let resumed = claim.attempts > 1 || job.lifecycle() == Lifecycle::Processing;
+        let writer = self.bus.writer(
+            &claim.job_id,
+            &job.request.organization_id,
+            job.aggregate.clone(),
+            job.events,
+        );
+        let progress = WriterProgress {
+            writer: Mutex::new(writer),
             clock: &self.clock,
-            job_id: &claim.job_id,
-            organization_id: &job.request.organization_id,
             delay: self.config.step_delay,
         };
 
         progress.step(steps::STARTING).await?;
-        if claim.attempts > 1 || job.lifecycle == Lifecycle::Processing {
+        if resumed {
             progress.log(lines::resuming(claim.attempts)).await?;
         }
         let outcome = pipeline::generate(
@@ -52,7 +59,7 @@ impl Worker {
         match outcome {
             Ok(assessment) => {
                 progress
-                    .send(TaskExecutionCommand::Complete {
+                    .end(TaskExecutionCommand::Complete {
                         assessment: Box::new(assessment),
                         at: self.clock.now(),
                     })
@@ -60,7 +67,7 @@ impl Worker {
             }
             Err(error) => {
                 progress
-                    .send(TaskExecutionCommand::Fail {
+                    .end(TaskExecutionCommand::Fail {
                         reason: error.to_string(),
                         at: self.clock.now(),
                     })
@@ -95,39 +102,52 @@ impl Worker {
     }
 }
 
-/// Records a job's progress as commands on its aggregate.
-struct BusProgress<'a> {
-    bus: &'a CommandBus,
+/// Records a job's progress as commands on its aggregate, held in memory by a writer.
+struct WriterProgress<'a> {
+    writer: Mutex<JobWriter>,
     clock: &'a Clock,
-    job_id: &'a str,
-    organization_id: &'a str,
     delay: Duration,
 }
 
-impl BusProgress<'_> {
-    async fn send(&self, command: TaskExecutionCommand) -> anyhow::Result<()> {
-        match self
-            .bus
-            .execute(self.job_id, self.organization_id, command)
-            .await
-        {
-            Ok(()) => {}
-            // Another worker finished the job meanwhile (a lease taken over): nothing to add.
-            Err(AggregateError::UserError(error)) => {
-                return Err(anyhow::anyhow!(error)).context("the job no longer accepts progress")
-            }
-            Err(error) => return Err(anyhow::anyhow!(error.to_string())),
+fn refused(error: CommandError) -> anyhow::Error {
+    match error {
+        // Another worker finished the job meanwhile (a lease taken over): nothing to add.
+        AggregateError::UserError(error) => {
+            anyhow::anyhow!(error).context("the job no longer accepts progress")
         }
+        AggregateError::AggregateConflict => {
+            anyhow::anyhow!("another worker wrote to the job meanwhile (its lease was taken over)")
+        }
+        error => anyhow::anyhow!(error.to_string()),
+    }
+}
+
+impl WriterProgress<'_> {
+    /// Records `command`; with a step delay, appends it at once and pauses.
+    async fn record(&self, command: TaskExecutionCommand) -> anyhow::Result<()> {
+        let mut writer = self.writer.lock().await;
+        writer.record(command).await.map_err(refused)?;
         if !self.delay.is_zero() {
+            writer.flush().await.map_err(refused)?;
+            drop(writer);
             tokio::time::sleep(self.delay).await;
         }
         Ok(())
     }
+
+    /// Records the job's last command and appends everything not yet written.
+    async fn end(&self, command: TaskExecutionCommand) -> anyhow::Result<()> {
+        let mut writer = self.writer.lock().await;
+        writer.record(command).await.map_err(refused)?;
+        writer.flush().await.map_err(refused)
+    }
 }
 
-impl Progress for BusProgress<'_> {
+impl Progress for WriterProgress<'_> {
+    /// A new step appends the events of the one before it, together.
     async fn step(&self, step: &'static str) -> anyhow::Result<()> {
-        self.send(TaskExecutionCommand::StartStep {
+        self.writer.lock().await.flush().await.map_err(refused)?;
+        self.record(TaskExecutionCommand::StartStep {
             step: step.to_owned(),
             at: self.clock.now(),
         })
@@ -135,7 +155,7 @@ impl Progress for BusProgress<'_> {
     }
 
     async fn log(&self, line: String) -> anyhow::Result<()> {
-        self.send(TaskExecutionCommand::AppendLog {
+        self.record(TaskExecutionCommand::AppendLog {
             message: line,
             at: self.clock.now(),
         })

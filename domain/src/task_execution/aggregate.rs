@@ -25,7 +25,7 @@ impl Lifecycle {
     }
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TaskExecution {
     lifecycle: Lifecycle,
 }
