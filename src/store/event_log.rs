@@ -117,20 +117,23 @@ pub async fn read_matching(
         }};
     }
     match tx {
-        Tx::Postgres(conn) => read!(
-            conn,
-            Postgres,
-            |query: &mut QueryBuilder<Postgres>| {
-                query.push(" AND txid < pg_snapshot_xmin(pg_current_snapshot()) AND (txid > ((");
-                query.push_bind(after.txid);
-                query.push("::bigint)::text)::xid8 OR (txid = ((");
-                query.push_bind(after.txid);
-                query.push("::bigint)::text)::xid8 AND position > ");
-                query.push_bind(after.position);
-                query.push("))");
-            },
-            " ORDER BY txid, position LIMIT "
-        ),
+        Tx::Postgres(conn) => {
+            read!(
+                conn,
+                Postgres,
+                |query: &mut QueryBuilder<Postgres>| {
+                    // A row comparison, so the (txid, position) index starts the scan at the
+                    // cursor: an OR of the two conditions scanned the log from its start on every
+                    // read (50 ms at 150k events instead of 0.3 ms).
+                    query.push(" AND txid < pg_snapshot_xmin(pg_current_snapshot()) AND (txid, position) > ((");
+                    query.push_bind(after.txid);
+                    query.push("::bigint)::text::xid8, ");
+                    query.push_bind(after.position);
+                    query.push(")");
+                },
+                " ORDER BY txid, position LIMIT "
+            )
+        }
         Tx::Sqlite(conn) => read!(
             conn,
             Sqlite,

@@ -4,7 +4,8 @@
 //! A claim is a lease, so after a crash an unfinished delivery is made again, with the same
 //! `webhook-id`. Due times and leases are read from the injected clock.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -20,6 +21,9 @@ use crate::store::webhook_messages::{self, AttemptRow, ClaimedMessage, MessageSt
 use crate::store::{api_keys, webhook_targets, Db};
 
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// How long the secrets of a key are used without reading them again: a rotation starts
+/// signing, and an ended grace period stops, within this time.
+const SECRETS_TTL: Duration = Duration::from_secs(1);
 
 /// How a delivery turn ends for a message.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,6 +62,9 @@ pub struct Dispatcher {
     wakeup: Arc<Notify>,
     owner: String,
     permits: Arc<Semaphore>,
+    /// The secrets that sign for each key (or organization, for jobs recorded without a
+    /// key), as read at an instant.
+    secrets: Mutex<HashMap<String, (Arc<Vec<String>>, Instant)>>,
 }
 
 impl Dispatcher {
@@ -75,6 +82,7 @@ impl Dispatcher {
             clock,
             wakeup,
             owner: uuid::Uuid::new_v4().to_string(),
+            secrets: Mutex::default(),
         })
     }
 
@@ -190,12 +198,33 @@ impl Dispatcher {
         key_id: Option<String>,
         organization_id: &str,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Vec<String>> {
+    ) -> anyhow::Result<Arc<Vec<String>>> {
+        let cache_key = match &key_id {
+            Some(key_id) => format!("key:{key_id}"),
+            None => format!("organization:{organization_id}"),
+        };
+        if let Some((secrets, at)) = self.cached_secrets().get(&cache_key) {
+            if at.elapsed() < SECRETS_TTL {
+                return Ok(secrets.clone());
+            }
+        }
         let key_id = match key_id {
             Some(key_id) => key_id,
             None => api_keys::oldest_of_organization(&self.db, organization_id).await?,
         };
-        signing_secrets(&self.db, &key_id, now).await
+        let secrets = Arc::new(signing_secrets(&self.db, &key_id, now).await?);
+        let mut cache = self.cached_secrets();
+        if cache.len() >= 10_000 {
+            cache.clear();
+        }
+        cache.insert(cache_key, (secrets.clone(), Instant::now()));
+        Ok(secrets)
+    }
+
+    fn cached_secrets(&self) -> MutexGuard<'_, HashMap<String, (Arc<Vec<String>>, Instant)>> {
+        self.secrets
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Records the attempt and the message's new state, and gives up the lease, together.
