@@ -23,18 +23,30 @@ const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// Pause after a failed batch (database down, an event that cannot be read) before retrying.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
+/// First pause before reading again when a commit woke the runner but nothing was readable.
+const RECHECK_AFTER: Duration = Duration::from_millis(2);
+
 /// Runs `step` (one catch-up batch of a subscription, returning how many events it took) for
 /// as long as the task lives: again at once while it finds events, else after the next commit
 /// or the poll interval. Errors are logged and retried.
+///
+/// On PostgreSQL a commit can be unreadable for a moment: the log is read only below the
+/// oldest transaction still running, and another writer's transaction (a subscription's, a
+/// dispatcher's) may still hold that horizon back. So when a commit woke the runner and it
+/// found nothing, it looks again soon (2 ms, then doubling) rather than at the poll interval.
 pub async fn follow<F, Fut>(name: &'static str, mut commits: watch::Receiver<u64>, mut step: F)
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<usize>>,
 {
+    let mut recheck: Option<Duration> = None;
     loop {
         match step().await {
             Ok(0) => {}
-            Ok(_) => continue,
+            Ok(_) => {
+                recheck = None;
+                continue;
+            }
             Err(error) => {
                 tracing::error!(
                     subscription = name,
@@ -44,9 +56,16 @@ where
                 tokio::time::sleep(RETRY_DELAY).await;
             }
         }
-        // A closed channel (the bus is gone) must not turn this into a busy loop.
-        if let Ok(Err(_)) = tokio::time::timeout(POLL_INTERVAL, commits.changed()).await {
-            tokio::time::sleep(POLL_INTERVAL).await;
+        let wait = recheck.unwrap_or(POLL_INTERVAL).min(POLL_INTERVAL);
+        match tokio::time::timeout(wait, commits.changed()).await {
+            Ok(Ok(())) => recheck = Some(RECHECK_AFTER),
+            Err(_) => {
+                recheck = recheck
+                    .map(|pause| pause * 2)
+                    .filter(|p| *p < POLL_INTERVAL)
+            }
+            // A closed channel (the bus is gone) must not turn this into a busy loop.
+            Ok(Err(_)) => tokio::time::sleep(POLL_INTERVAL).await,
         }
     }
 }

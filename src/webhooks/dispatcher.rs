@@ -25,6 +25,9 @@ const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// signing, and an ended grace period stops, within this time.
 const SECRETS_TTL: Duration = Duration::from_secs(1);
 
+/// Signing secrets by key (or organization), with when they were read.
+type SecretsCache = HashMap<String, (Arc<Vec<String>>, Instant)>;
+
 /// How a delivery turn ends for a message.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Outcome {
@@ -64,7 +67,7 @@ pub struct Dispatcher {
     permits: Arc<Semaphore>,
     /// The secrets that sign for each key (or organization, for jobs recorded without a
     /// key), as read at an instant.
-    secrets: Mutex<HashMap<String, (Arc<Vec<String>>, Instant)>>,
+    secrets: Mutex<SecretsCache>,
 }
 
 impl Dispatcher {
@@ -221,7 +224,7 @@ impl Dispatcher {
         Ok(secrets)
     }
 
-    fn cached_secrets(&self) -> MutexGuard<'_, HashMap<String, (Arc<Vec<String>>, Instant)>> {
+    fn cached_secrets(&self) -> MutexGuard<'_, SecretsCache> {
         self.secrets
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
