@@ -110,10 +110,9 @@ pub async fn apply_next_batch(db: &Db) -> anyhow::Result<BatchOutcome> {
 
     let mut changes = ReadModelChanges::default();
     let jobs: BTreeSet<&str> = events.iter().map(|e| e.stored.job_id.as_str()).collect();
-    for job_id in jobs {
-        if let Some(status) = read_models::load_status(&mut tx, job_id).await? {
-            changes.statuses.insert(job_id.to_owned(), status);
-        }
+    let jobs: Vec<&str> = jobs.into_iter().collect();
+    for status in read_models::load_statuses(&mut tx, &jobs).await? {
+        changes.statuses.insert(status.view.id.clone(), status);
     }
     for event in &events {
         changes.apply(event);

@@ -6,16 +6,9 @@ use assessment_domain::TaskExecutionEvent;
 use assessment_projections::{AssessmentRecord, TaskStatus};
 
 use crate::event_log::DecodedEvent;
+use crate::store::job_queue::{self, QueuedJob};
 use crate::store::views::{self, AssessmentRow, StatusRow};
-use crate::store::{job_queue, Db, Tx};
-
-/// A job that entered the queue, for the worker.
-#[derive(Debug, Clone, PartialEq)]
-pub struct QueuedJob {
-    pub job_id: String,
-    pub organization_id: String,
-    pub position: i64,
-}
+use crate::store::{Db, Tx};
 
 /// The effect of a run of events on the read models. Start it with the current status of the
 /// jobs involved (or empty, for a rebuild) and apply events in commit order.
@@ -58,43 +51,44 @@ impl ReadModelChanges {
     }
 }
 
-/// A job's stored status, in a subscription's transaction.
-pub async fn load_status(tx: &mut Tx, job_id: &str) -> anyhow::Result<Option<TaskStatus>> {
-    views::status_in(tx, job_id)
-        .await?
-        .map(status_from_row)
-        .transpose()
-}
-
-/// Writes every status the changes touched, their assessments, and the job queue entries.
+/// Writes every status the changes touched, their assessments, and the job queue entries,
+/// a few hundred rows per statement.
 pub async fn save_changes(tx: &mut Tx, changes: &ReadModelChanges) -> anyhow::Result<()> {
+    let mut statuses = Vec::with_capacity(changes.touched.len());
     for job_id in &changes.touched {
         let status = &changes.statuses[job_id];
-        let row = StatusRow {
+        statuses.push(StatusRow {
             job_id: job_id.clone(),
             organization_id: status.organization_id.clone(),
             last_position: status.last_position,
             view: serde_json::to_string(&status.view)?,
-        };
-        views::upsert_status(tx, &row).await?;
+        });
     }
+    views::upsert_statuses(tx, &statuses).await?;
+    let mut assessments = Vec::with_capacity(changes.assessments.len());
     for (assessment_id, record) in &changes.assessments {
-        let row = AssessmentRow {
+        assessments.push(AssessmentRow {
             assessment_id: assessment_id.clone(),
             organization_id: record.organization_id.clone(),
             job_id: record.job_id.clone(),
             info: serde_json::to_string(&record.info)?,
             questions: serde_json::to_string(&record.questions)?,
-        };
-        views::upsert_assessment(tx, &row).await?;
+        });
     }
-    for job in &changes.queued {
-        job_queue::enqueue(tx, &job.job_id, &job.organization_id, job.position).await?;
-    }
-    for job_id in &changes.ended {
-        job_queue::finish(tx, job_id).await?;
-    }
+    views::upsert_assessments(tx, &assessments).await?;
+    job_queue::enqueue_all(tx, &changes.queued).await?;
+    let ended: Vec<&str> = changes.ended.iter().map(String::as_str).collect();
+    job_queue::finish_all(tx, &ended).await?;
     Ok(())
+}
+
+/// The stored statuses of these jobs, in a subscription's transaction.
+pub async fn load_statuses(tx: &mut Tx, job_ids: &[&str]) -> anyhow::Result<Vec<TaskStatus>> {
+    views::statuses_in(tx, job_ids)
+        .await?
+        .into_iter()
+        .map(status_from_row)
+        .collect()
 }
 
 pub(crate) fn status_from_row(row: StatusRow) -> anyhow::Result<TaskStatus> {

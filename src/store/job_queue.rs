@@ -4,6 +4,8 @@
 
 use chrono::{DateTime, Utc};
 
+use sqlx::QueryBuilder;
+
 use super::time::StoredTime;
 use super::{Db, Tx};
 use crate::{with_pool, with_tx};
@@ -35,41 +37,54 @@ pub struct ClaimedJob {
     pub attempts: i32,
 }
 
-/// Queues a job for the workers (kept if queued already).
-pub async fn enqueue(
-    tx: &mut Tx,
-    job_id: &str,
-    organization_id: &str,
-    position: i64,
-) -> sqlx::Result<()> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "INSERT INTO job_queue (job_id, organization_id, position, state)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO NOTHING",
-        )
-        .bind(job_id)
-        .bind(organization_id)
-        .bind(position)
-        .bind(JobState::Pending.as_str())
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
-    })
+/// A job for the workers, as the read-model subscription queues it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedJob {
+    pub job_id: String,
+    pub organization_id: String,
+    /// Its `JobRequested` event's log position: the queue's order.
+    pub position: i64,
 }
 
-/// Marks a job done and frees its lease (its terminal event was recorded).
-pub async fn finish(tx: &mut Tx, job_id: &str) -> sqlx::Result<()> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "UPDATE job_queue SET state = $2, lease_owner = NULL, lease_expires_at = NULL
-             WHERE job_id = $1",
-        )
-        .bind(job_id)
-        .bind(JobState::Done.as_str())
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
-    })
+/// Queues these jobs (each kept if queued already), a few hundred per statement.
+pub async fn enqueue_all(tx: &mut Tx, jobs: &[QueuedJob]) -> sqlx::Result<()> {
+    for chunk in jobs.chunks(500) {
+        with_tx!(&mut *tx, |conn| {
+            let mut query = QueryBuilder::new(
+                "INSERT INTO job_queue (job_id, organization_id, position, state) ",
+            );
+            query.push_values(chunk, |mut values, job| {
+                values
+                    .push_bind(&job.job_id)
+                    .push_bind(&job.organization_id)
+                    .push_bind(job.position)
+                    .push_bind(JobState::Pending.as_str());
+            });
+            query.push(" ON CONFLICT (job_id) DO NOTHING");
+            query.build().execute(&mut *conn).await?;
+        });
+    }
+    Ok(())
+}
+
+/// Marks these jobs done and frees their leases (their terminal events were recorded).
+pub async fn finish_all(tx: &mut Tx, job_ids: &[&str]) -> sqlx::Result<()> {
+    for chunk in job_ids.chunks(500) {
+        with_tx!(&mut *tx, |conn| {
+            let mut query = QueryBuilder::new(
+                "UPDATE job_queue SET lease_owner = NULL, lease_expires_at = NULL, state = ",
+            );
+            query.push_bind(JobState::Done.as_str());
+            query.push(" WHERE job_id IN (");
+            let mut ids = query.separated(", ");
+            for job_id in chunk {
+                ids.push_bind(*job_id);
+            }
+            query.push(")");
+            query.build().execute(&mut *conn).await?;
+        });
+    }
+    Ok(())
 }
 
 /// Claims the oldest pending job whose lease is free or ran out at `now`, for `owner` until
@@ -162,7 +177,12 @@ mod tests {
     async fn queue_with_one_job() -> (Db, tempfile::TempDir) {
         let (db, folder) = crate::store::scratch_database().await;
         let mut tx = db.begin_write().await.unwrap();
-        enqueue(&mut tx, "job-1", "acme", 1).await.unwrap();
+        let job = QueuedJob {
+            job_id: "job-1".to_owned(),
+            organization_id: "acme".to_owned(),
+            position: 1,
+        };
+        enqueue_all(&mut tx, &[job]).await.unwrap();
         tx.commit().await.unwrap();
         (db, folder)
     }

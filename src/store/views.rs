@@ -1,6 +1,8 @@
 //! The read-model tables: `task_status_view` (a job's status as the API shows it) and
 //! `assessment_view` (a finished assessment's info and questions), each view kept as JSON text.
 
+use sqlx::QueryBuilder;
+
 use super::{Db, Tx};
 use crate::{with_pool, with_tx};
 
@@ -24,17 +26,6 @@ pub struct AssessmentRow {
 const STATUS: &str = "SELECT job_id, organization_id, last_position, view FROM task_status_view";
 const ASSESSMENT: &str =
     "SELECT assessment_id, organization_id, job_id, info, questions FROM assessment_view";
-
-/// A job's stored status, in a subscription's transaction.
-pub async fn status_in(tx: &mut Tx, job_id: &str) -> sqlx::Result<Option<StatusRow>> {
-    let sql = format!("{STATUS} WHERE job_id = $1");
-    with_tx!(tx, |conn| {
-        sqlx::query_as(&sql)
-            .bind(job_id)
-            .fetch_optional(&mut *conn)
-            .await
-    })
-}
 
 /// A job's stored status.
 pub async fn status(db: &Db, job_id: &str) -> sqlx::Result<Option<StatusRow>> {
@@ -60,42 +51,75 @@ pub async fn assessment(
     })
 }
 
-pub async fn upsert_status(tx: &mut Tx, row: &StatusRow) -> sqlx::Result<()> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "INSERT INTO task_status_view (job_id, organization_id, last_position, view)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (job_id) DO UPDATE
-             SET last_position = excluded.last_position, view = excluded.view",
-        )
-        .bind(&row.job_id)
-        .bind(&row.organization_id)
-        .bind(row.last_position)
-        .bind(&row.view)
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
-    })
+/// Rows written per statement by the batch upserts (well under both backends' limits on
+/// bound parameters).
+const ROWS_PER_STATEMENT: usize = 500;
+
+/// Stored statuses of these jobs, in a subscription's transaction: one query for a batch.
+pub async fn statuses_in(tx: &mut Tx, job_ids: &[&str]) -> sqlx::Result<Vec<StatusRow>> {
+    let mut rows = Vec::with_capacity(job_ids.len());
+    for chunk in job_ids.chunks(ROWS_PER_STATEMENT) {
+        with_tx!(&mut *tx, |conn| {
+            let mut query = QueryBuilder::new(format!("{STATUS} WHERE job_id IN ("));
+            let mut ids = query.separated(", ");
+            for job_id in chunk {
+                ids.push_bind(*job_id);
+            }
+            query.push(")");
+            rows.extend(query.build_query_as().fetch_all(&mut *conn).await?);
+        });
+    }
+    Ok(rows)
 }
 
-pub async fn upsert_assessment(tx: &mut Tx, row: &AssessmentRow) -> sqlx::Result<()> {
-    with_tx!(tx, |conn| {
-        sqlx::query(
-            "INSERT INTO assessment_view
-                 (assessment_id, organization_id, job_id, info, questions)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (assessment_id) DO UPDATE
-             SET info = excluded.info, questions = excluded.questions",
-        )
-        .bind(&row.assessment_id)
-        .bind(&row.organization_id)
-        .bind(&row.job_id)
-        .bind(&row.info)
-        .bind(&row.questions)
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
-    })
+/// Writes these statuses, a few hundred rows per statement.
+pub async fn upsert_statuses(tx: &mut Tx, rows: &[StatusRow]) -> sqlx::Result<()> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        with_tx!(&mut *tx, |conn| {
+            let mut query = QueryBuilder::new(
+                "INSERT INTO task_status_view (job_id, organization_id, last_position, view) ",
+            );
+            query.push_values(chunk, |mut values, row| {
+                values
+                    .push_bind(&row.job_id)
+                    .push_bind(&row.organization_id)
+                    .push_bind(row.last_position)
+                    .push_bind(&row.view);
+            });
+            query.push(
+                " ON CONFLICT (job_id) DO UPDATE
+                 SET last_position = excluded.last_position, view = excluded.view",
+            );
+            query.build().execute(&mut *conn).await?;
+        });
+    }
+    Ok(())
+}
+
+/// Writes these assessments, a few hundred rows per statement.
+pub async fn upsert_assessments(tx: &mut Tx, rows: &[AssessmentRow]) -> sqlx::Result<()> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        with_tx!(&mut *tx, |conn| {
+            let mut query = QueryBuilder::new(
+                "INSERT INTO assessment_view
+                     (assessment_id, organization_id, job_id, info, questions) ",
+            );
+            query.push_values(chunk, |mut values, row| {
+                values
+                    .push_bind(&row.assessment_id)
+                    .push_bind(&row.organization_id)
+                    .push_bind(&row.job_id)
+                    .push_bind(&row.info)
+                    .push_bind(&row.questions);
+            });
+            query.push(
+                " ON CONFLICT (assessment_id) DO UPDATE
+                 SET info = excluded.info, questions = excluded.questions",
+            );
+            query.build().execute(&mut *conn).await?;
+        });
+    }
+    Ok(())
 }
 
 /// Every stored status and assessment, as this transaction sees them.

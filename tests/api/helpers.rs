@@ -529,12 +529,16 @@ pub async fn damage_status_views(db: &TestDb, from: &str, to: &str) {
     let mut tx = db.begin_write().await.expect("begin");
     let (statuses, _) = store::views::all(&mut tx).await.expect("read the views");
     assert!(!statuses.is_empty(), "no view to damage");
-    for mut row in statuses {
-        row.view = row.view.replace(from, to);
-        store::views::upsert_status(&mut tx, &row)
-            .await
-            .expect("write the view");
-    }
+    let damaged: Vec<_> = statuses
+        .into_iter()
+        .map(|mut row| {
+            row.view = row.view.replace(from, to);
+            row
+        })
+        .collect();
+    store::views::upsert_statuses(&mut tx, &damaged)
+        .await
+        .expect("write the views");
     tx.commit().await.expect("commit");
 }
 
