@@ -8,6 +8,7 @@ use assessment_domain::{upcasters, TaskExecution, TaskExecutionEvent};
 use assessment_projections::Recorded;
 use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use cqrs_es::Aggregate;
+use serde::Deserialize;
 use serde_json::Value;
 
 pub use crate::store::event_log::{
@@ -57,6 +58,17 @@ fn decode(
     event_version: &str,
     payload: &Value,
 ) -> anyhow::Result<TaskExecutionEvent> {
+    let unreadable = |error: serde_json::Error| {
+        anyhow::anyhow!("({event_type} v{event_version}) cannot be read: {error}")
+    };
+    let upcast = UPCASTERS
+        .iter()
+        .any(|upcaster| upcaster.can_upcast(event_type, event_version));
+    if !upcast {
+        // Current events are read in place: the payload (a whole assessment, for `Completed`)
+        // is not copied.
+        return TaskExecutionEvent::deserialize(payload).map_err(unreadable);
+    }
     let mut serialized = SerializedEvent::new(
         job_id.to_owned(),
         sequence as usize,
@@ -71,8 +83,7 @@ fn decode(
             serialized = upcaster.upcast(serialized);
         }
     }
-    serde_json::from_value(serialized.payload)
-        .map_err(|error| anyhow::anyhow!("({event_type} v{event_version}) cannot be read: {error}"))
+    serde_json::from_value(serialized.payload).map_err(unreadable)
 }
 
 static UPCASTERS: LazyLock<Vec<Box<dyn EventUpcaster>>> = LazyLock::new(upcasters);
