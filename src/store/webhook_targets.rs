@@ -1,6 +1,8 @@
 //! The `webhook_targets` table: where a job's webhooks go, and whether the listener said it is
 //! gone (410).
 
+use sqlx::QueryBuilder;
+
 use super::{Db, Tx};
 use crate::{with_pool, with_tx};
 
@@ -30,6 +32,7 @@ pub async fn add(
 /// Whose a job's target is, and whether the listener said it is gone.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TargetOwner {
+    pub job_id: String,
     pub organization_id: String,
     pub gone: bool,
 }
@@ -39,7 +42,8 @@ pub struct TargetOwner {
 /// job's head (see [`super::webhook_messages`]) is never moved by two at once.
 pub async fn lock(tx: &mut Tx, job_id: &str) -> sqlx::Result<Option<TargetOwner>> {
     let sql = format!(
-        "SELECT organization_id, gone <> 0 AS gone FROM webhook_targets WHERE job_id = $1{}",
+        "SELECT job_id, organization_id, gone <> 0 AS gone FROM webhook_targets
+         WHERE job_id = $1{}",
         tx.dialect().lock_row
     );
     with_tx!(tx, |conn| {
@@ -48,6 +52,27 @@ pub async fn lock(tx: &mut Tx, job_id: &str) -> sqlx::Result<Option<TargetOwner>
             .fetch_optional(&mut *conn)
             .await
     })
+}
+
+/// The targets of these jobs (those that have one), each locked as by [`lock`], in job order.
+pub async fn lock_all(tx: &mut Tx, job_ids: &[&str]) -> sqlx::Result<Vec<TargetOwner>> {
+    let lock_row = tx.dialect().lock_row;
+    let mut targets = Vec::new();
+    for chunk in job_ids.chunks(500) {
+        with_tx!(&mut *tx, |conn| {
+            let mut query = QueryBuilder::new(
+                "SELECT job_id, organization_id, gone <> 0 AS gone FROM webhook_targets \
+                 WHERE job_id IN (",
+            );
+            let mut ids = query.separated(", ");
+            for job_id in chunk {
+                ids.push_bind(*job_id);
+            }
+            query.push(") ORDER BY job_id").push(lock_row);
+            targets.extend(query.build_query_as().fetch_all(&mut *conn).await?);
+        });
+    }
+    Ok(targets)
 }
 
 /// Where a job's webhooks go, as the dispatcher needs it.

@@ -3,7 +3,7 @@
 //! message id (`webhook-id`) comes from the job and the event's sequence, so it is the same
 //! however often the log is read.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use assessment_domain::TaskExecutionEvent;
@@ -38,16 +38,16 @@ pub async fn apply_next_batch(db: &Db, clock: &Clock) -> anyhow::Result<(usize, 
         return Ok((0, 0));
     };
     let read = stored.len();
-    let mut targets: HashMap<String, Option<TargetOwner>> = HashMap::new();
-    let mut queued = 0;
-    for stored in stored {
-        let decoded = DecodedEvent::decode(stored)?;
-        let job_id = decoded.stored.job_id.clone();
+    let events = stored
+        .into_iter()
+        .map(DecodedEvent::decode)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for decoded in &events {
         if let TaskExecutionEvent::JobRequested(requested) = &decoded.event {
             if let Some(url) = &requested.notification_url {
                 webhook_targets::add(
                     &mut tx,
-                    &job_id,
+                    &decoded.stored.job_id,
                     &requested.organization_id,
                     requested.api_key_id.as_deref(),
                     url,
@@ -55,11 +55,19 @@ pub async fn apply_next_batch(db: &Db, clock: &Clock) -> anyhow::Result<(usize, 
                 .await?;
             }
         }
-        if !targets.contains_key(&job_id) {
-            let target = webhook_targets::lock(&mut tx, &job_id).await?;
-            targets.insert(job_id.clone(), target);
-        }
-        let Some(Some(target)) = targets.get(&job_id) else {
+    }
+    // The targets of the batch's jobs, read and locked in one query.
+    let jobs: BTreeSet<&str> = events.iter().map(|e| e.stored.job_id.as_str()).collect();
+    let jobs: Vec<&str> = jobs.into_iter().collect();
+    let targets: HashMap<String, TargetOwner> = webhook_targets::lock_all(&mut tx, &jobs)
+        .await?
+        .into_iter()
+        .map(|target| (target.job_id.clone(), target))
+        .collect();
+    let mut queued = 0;
+    for decoded in events {
+        let job_id = decoded.stored.job_id.clone();
+        let Some(target) = targets.get(&job_id) else {
             continue;
         };
         let payload = webhook_payload(&job_id, &decoded.event).to_string();
