@@ -2,14 +2,14 @@
 //! organization, revocable. Keys carry 256 random bits, so a fast hash is enough: nobody can
 //! guess a key from its hash by trying candidates.
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::recent::Recent;
 use crate::store::{self, Db};
 
 /// Organization of keys created without one.
@@ -155,57 +155,38 @@ pub async fn revoke(db: &Db, id: &str, now: DateTime<Utc>) -> anyhow::Result<boo
 
 /// Known keys, by hash, for at most [`KEY_CACHE_TTL`]: most requests skip the database, and a
 /// revocation (on any instance) takes effect within that time. Unknown keys are not kept.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct KeyCache {
-    known: std::sync::Mutex<HashMap<String, (Caller, Instant)>>,
+    known: Recent<Caller>,
 }
 
 /// How long a key's owner is trusted without asking the database again.
 pub const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
-/// Keys kept at most; past it the cache starts over.
-const KEY_CACHE_SIZE: usize = 10_000;
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self {
+            known: Recent::new(KEY_CACHE_TTL),
+        }
+    }
+}
 
 impl KeyCache {
     /// The caller a presented key belongs to, if the key is known and not revoked.
     pub async fn authenticate(&self, db: &Db, presented: &str) -> anyhow::Result<Option<Caller>> {
         let hash = hash_key(presented);
-        if let Some((caller, at)) = self.lock().get(&hash) {
-            if at.elapsed() < KEY_CACHE_TTL {
-                return Ok(Some(caller.clone()));
-            }
+        if let Some(caller) = self.known.get(&hash) {
+            return Ok(Some(caller));
         }
-        let caller = authenticate_hash(db, &hash).await?;
-        let mut known = self.lock();
+        let owner = store::api_keys::active_owner(db, &hash).await?;
+        let caller = owner.map(|owner| Caller {
+            key_id: owner.id,
+            organization_id: owner.organization_id,
+        });
         match &caller {
-            Some(caller) => {
-                if known.len() >= KEY_CACHE_SIZE {
-                    known.clear();
-                }
-                known.insert(hash, (caller.clone(), Instant::now()));
-            }
-            None => {
-                known.remove(&hash);
-            }
+            Some(caller) => self.known.put(hash, caller.clone()),
+            None => self.known.forget(&hash),
         }
         Ok(caller)
     }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Caller, Instant)>> {
-        self.known
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// The caller a presented key belongs to, if the key is known and not revoked.
-pub async fn authenticate(db: &Db, presented: &str) -> anyhow::Result<Option<Caller>> {
-    authenticate_hash(db, &hash_key(presented)).await
-}
-
-async fn authenticate_hash(db: &Db, hash: &str) -> anyhow::Result<Option<Caller>> {
-    let owner = store::api_keys::active_owner(db, hash).await?;
-    Ok(owner.map(|owner| Caller {
-        key_id: owner.id,
-        organization_id: owner.organization_id,
-    }))
 }

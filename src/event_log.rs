@@ -111,7 +111,16 @@ impl DecodedEvent {
 
 /// A job's events decoded, oldest first.
 pub async fn load_job(db: &Db, job_id: &str) -> anyhow::Result<Vec<DecodedEvent>> {
-    store::event_log::job_events(db, job_id)
+    load_job_after(db, job_id, 0).await
+}
+
+/// A job's events after its event `sequence`, decoded, oldest first.
+pub async fn load_job_after(
+    db: &Db,
+    job_id: &str,
+    sequence: i64,
+) -> anyhow::Result<Vec<DecodedEvent>> {
+    store::event_log::job_events_after(db, job_id, sequence)
         .await?
         .into_iter()
         .map(DecodedEvent::decode)

@@ -12,6 +12,7 @@ pub mod projector;
 pub mod quality;
 pub mod query;
 pub mod read_models;
+pub mod recent;
 pub mod replay;
 pub mod server;
 pub mod store;

@@ -40,12 +40,17 @@ pub async fn task_status(
 ) -> anyhow::Result<Option<TaskStatus>> {
     let status = match read_models::stored_status(db, job_id).await? {
         Some(status) => Some(status),
-        None => {
-            let events = event_log::load_job(db, job_id).await?;
-            TaskStatus::from_history(events.iter().map(DecodedEvent::recorded))
-        }
+        None => folded_status(db, job_id).await?,
     };
     Ok(status.filter(|status| status.organization_id == organization_id))
+}
+
+/// The job's status folded from its own events, for a job the subscription has not reached.
+async fn folded_status(db: &Db, job_id: &str) -> anyhow::Result<Option<TaskStatus>> {
+    let events = event_log::load_job(db, job_id).await?;
+    Ok(TaskStatus::from_history(
+        events.iter().map(DecodedEvent::recorded),
+    ))
 }
 
 /// [`task_status`] as the JSON document the API sends: the stored view's text as it is, or,
@@ -58,8 +63,8 @@ pub async fn task_status_document(
     if let Some(row) = store::views::status(db, job_id).await? {
         return Ok((row.organization_id == organization_id).then_some(row.view));
     }
-    let events = event_log::load_job(db, job_id).await?;
-    let status = TaskStatus::from_history(events.iter().map(DecodedEvent::recorded))
+    let status = folded_status(db, job_id)
+        .await?
         .filter(|status| status.organization_id == organization_id);
     Ok(status.map(|s| serde_json::to_string(&s.view)).transpose()?)
 }
@@ -110,14 +115,16 @@ pub async fn job_to_run(db: &Db, job_id: &str) -> anyhow::Result<Option<JobToRun
     let Some(TaskExecutionEvent::JobRequested(request)) = history.first().map(|e| &e.event) else {
         return Ok(None);
     };
+    let request = (**request).clone();
+    let events = history.len();
     let mut aggregate = TaskExecution::default();
-    for decoded in &history {
-        aggregate.apply(decoded.event.clone());
+    for decoded in history {
+        aggregate.apply(decoded.event);
     }
     Ok(Some(JobToRun {
-        request: (**request).clone(),
+        request,
         aggregate,
-        events: history.len(),
+        events,
     }))
 }
 
@@ -137,7 +144,8 @@ pub struct StatusUpdate {
 pub struct StatusFollower {
     job_id: String,
     status: Option<TaskStatus>,
-    folded: usize,
+    /// The sequence of the last event folded.
+    folded: i64,
 }
 
 impl StatusFollower {
@@ -149,12 +157,13 @@ impl StatusFollower {
         }
     }
 
-    /// The status after each event recorded since the last call, oldest first.
+    /// The status after each event recorded since the last call, oldest first. Only those
+    /// events are read.
     pub async fn next_updates(&mut self, db: &Db) -> anyhow::Result<Vec<StatusUpdate>> {
-        let events = event_log::load_job(db, &self.job_id).await?;
+        let events = event_log::load_job_after(db, &self.job_id, self.folded).await?;
         let mut updates = Vec::new();
-        for event in events.iter().skip(self.folded) {
-            self.folded += 1;
+        for event in &events {
+            self.folded = event.stored.sequence;
             self.status = TaskStatus::fold(self.status.take(), event.recorded());
             if let Some(status) = &self.status {
                 updates.push(StatusUpdate {

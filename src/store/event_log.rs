@@ -152,14 +152,25 @@ pub async fn read_after(tx: &mut Tx, after: Cursor, limit: i64) -> sqlx::Result<
 
 /// One job's events, oldest first.
 pub async fn job_events(db: &Db, job_id: &str) -> sqlx::Result<Vec<StoredEvent>> {
+    job_events_after(db, job_id, 0).await
+}
+
+/// One job's events after its event `sequence`, oldest first.
+pub async fn job_events_after(
+    db: &Db,
+    job_id: &str,
+    sequence: i64,
+) -> sqlx::Result<Vec<StoredEvent>> {
     let sql = format!(
-        "SELECT {} FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
+        "SELECT {} FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3
+         ORDER BY sequence",
         columns(db.dialect())
     );
     with_pool!(db, |pool| {
         sqlx::query_as(&sql)
             .bind(TaskExecution::TYPE)
             .bind(job_id)
+            .bind(sequence)
             .fetch_all(pool)
             .await
     })

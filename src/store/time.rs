@@ -21,12 +21,6 @@ impl From<StoredTime> for DateTime<Utc> {
     }
 }
 
-impl From<DateTime<Utc>> for StoredTime {
-    fn from(at: DateTime<Utc>) -> Self {
-        StoredTime(at)
-    }
-}
-
 /// SQLite's text for a time.
 pub fn sqlite_text(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()

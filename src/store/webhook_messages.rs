@@ -278,25 +278,17 @@ pub async fn job_log(db: &Db, job_id: &str) -> sqlx::Result<(Vec<MessageRow>, Ve
     })
 }
 
-/// A message found for redelivery.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct FoundMessage {
-    #[sqlx(try_from = "String")]
-    pub state: MessageState,
-    /// The job's listener answered 410 Gone.
-    pub gone: bool,
-}
-
-/// A message of the organization's job, with whether its target is gone.
+/// For a message of the organization's job, whether the job's listener answered 410 Gone;
+/// `None` if the organization has no such message.
 pub async fn find(
     db: &Db,
     job_id: &str,
     message_id: &str,
     organization_id: &str,
-) -> sqlx::Result<Option<FoundMessage>> {
+) -> sqlx::Result<Option<bool>> {
     with_pool!(db, |pool| {
-        sqlx::query_as(
-            "SELECT m.state, t.gone <> 0 AS gone FROM webhook_messages m
+        sqlx::query_scalar(
+            "SELECT t.gone <> 0 FROM webhook_messages m
              JOIN webhook_targets t ON t.job_id = m.job_id
              WHERE m.id = $1 AND m.job_id = $2 AND m.organization_id = $3",
         )

@@ -41,17 +41,7 @@ pub struct TargetOwner {
 /// outbox queueing them, a dispatcher settling one, a redelivery) holds this lock, so the
 /// job's head (see [`super::webhook_messages`]) is never moved by two at once.
 pub async fn lock(tx: &mut Tx, job_id: &str) -> sqlx::Result<Option<TargetOwner>> {
-    let sql = format!(
-        "SELECT job_id, organization_id, gone <> 0 AS gone FROM webhook_targets
-         WHERE job_id = $1{}",
-        tx.dialect().lock_row
-    );
-    with_tx!(tx, |conn| {
-        sqlx::query_as(&sql)
-            .bind(job_id)
-            .fetch_optional(&mut *conn)
-            .await
-    })
+    Ok(lock_all(tx, &[job_id]).await?.pop())
 }
 
 /// The targets of these jobs (those that have one), each locked as by [`lock`], in job order.

@@ -96,8 +96,8 @@ pub async fn redeliver(
 ) -> anyhow::Result<Redelivery> {
     match webhook_messages::find(db, job_id, message_id, organization_id).await? {
         None => return Ok(Redelivery::NotFound),
-        Some(found) if found.gone => return Ok(Redelivery::Gone),
-        Some(_) => {}
+        Some(true) => return Ok(Redelivery::Gone),
+        Some(false) => {}
     }
     Ok(
         if webhook_messages::requeue(db, job_id, message_id, now).await? {

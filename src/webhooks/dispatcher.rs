@@ -4,8 +4,7 @@
 //! A claim is a lease, so after a crash an unfinished delivery is made again, with the same
 //! `webhook-id`. Due times and leases are read from the injected clock.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -16,6 +15,7 @@ use super::sender::{Attempt, Outgoing, Sender};
 use super::signing::signing_secrets;
 use super::WebhookConfig;
 use crate::clock::Clock;
+use crate::recent::Recent;
 use crate::store::time::StoredTime;
 use crate::store::webhook_messages::{self, AttemptRow, ClaimedMessage, MessageState, Settlement};
 use crate::store::{api_keys, webhook_targets, Db};
@@ -24,9 +24,6 @@ const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// How long the secrets of a key are used without reading them again: a rotation starts
 /// signing, and an ended grace period stops, within this time.
 const SECRETS_TTL: Duration = Duration::from_secs(1);
-
-/// Signing secrets by key (or organization), with when they were read.
-type SecretsCache = HashMap<String, (Arc<Vec<String>>, Instant)>;
 
 /// How a delivery turn ends for a message.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,7 +64,7 @@ pub struct Dispatcher {
     permits: Arc<Semaphore>,
     /// The secrets that sign for each key (or organization, for jobs recorded without a
     /// key), as read at an instant.
-    secrets: Mutex<SecretsCache>,
+    secrets: Recent<Arc<Vec<String>>>,
 }
 
 impl Dispatcher {
@@ -85,7 +82,7 @@ impl Dispatcher {
             clock,
             wakeup,
             owner: uuid::Uuid::new_v4().to_string(),
-            secrets: Mutex::default(),
+            secrets: Recent::new(SECRETS_TTL),
         })
     }
 
@@ -206,28 +203,16 @@ impl Dispatcher {
             Some(key_id) => format!("key:{key_id}"),
             None => format!("organization:{organization_id}"),
         };
-        if let Some((secrets, at)) = self.cached_secrets().get(&cache_key) {
-            if at.elapsed() < SECRETS_TTL {
-                return Ok(secrets.clone());
-            }
+        if let Some(secrets) = self.secrets.get(&cache_key) {
+            return Ok(secrets);
         }
         let key_id = match key_id {
             Some(key_id) => key_id,
             None => api_keys::oldest_of_organization(&self.db, organization_id).await?,
         };
         let secrets = Arc::new(signing_secrets(&self.db, &key_id, now).await?);
-        let mut cache = self.cached_secrets();
-        if cache.len() >= 10_000 {
-            cache.clear();
-        }
-        cache.insert(cache_key, (secrets.clone(), Instant::now()));
+        self.secrets.put(cache_key, secrets.clone());
         Ok(secrets)
-    }
-
-    fn cached_secrets(&self) -> MutexGuard<'_, SecretsCache> {
-        self.secrets
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Records the attempt and the message's new state, and gives up the lease, together.

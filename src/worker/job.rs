@@ -32,12 +32,14 @@ impl Worker {
             return Ok(());
         }
         let resumed = claim.attempts > 1 || job.lifecycle() == Lifecycle::Processing;
-        let writer = self.bus.writer(
-            &claim.job_id,
-            &job.request.organization_id,
-            job.aggregate.clone(),
-            job.events,
-        );
+        let query::JobToRun {
+            request,
+            aggregate,
+            events,
+        } = job;
+        let writer = self
+            .bus
+            .writer(&claim.job_id, &request.organization_id, aggregate, events);
         let progress = WriterProgress {
             writer: Mutex::new(writer),
             clock: &self.clock,
@@ -52,7 +54,7 @@ impl Worker {
             &self.engine,
             self.llm.as_ref(),
             &claim.job_id,
-            &job.request,
+            &request,
             &progress,
         )
         .await?;
