@@ -588,6 +588,22 @@ pub fn assemble(
                 drawn[slot.skill].push(question);
             }
         }
+        // A skill whose kind of question ran out (its parent's objective questions all taken
+        // by its siblings) is asked one of the other kind rather than nothing.
+        if let Some(first) = slots.first().filter(|s| drawn[s.skill].is_empty()) {
+            let other = match first.class {
+                Class::Objective => Class::Open,
+                Class::Open => Class::Objective,
+                Class::Coding => continue,
+            };
+            let instead = Slot {
+                class: other,
+                ..*first
+            };
+            if let Some(question) = fill(&instead, &mut used) {
+                drawn[first.skill].push(question);
+            }
+        }
     }
     for questions in &mut drawn {
         questions.sort_by_key(|q| (q.difficulty, q.kind == QuestionType::Subjective));

@@ -143,16 +143,9 @@ impl Families {
     /// one (English titles end in their head noun); generic words ("engineer", "analyst") only
     /// when nothing else matches.
     pub fn from_title(&self, title: &str) -> Option<Family> {
-        let title = title.to_lowercase();
-        let proper = title.split_whitespace().collect::<Vec<_>>().join(" ");
-        let cut = [" - ", " – ", " — ", " | ", "(", ",", " at ", " for ", ":"]
-            .iter()
-            .filter_map(|sep| proper.find(sep))
-            .min()
-            .unwrap_or(proper.len());
-        let head = proper[..cut].trim();
-        self.strong_title(head)
-            .or_else(|| self.weak_title(head))
+        let (proper, head) = title_head(title);
+        self.strong_title(&head)
+            .or_else(|| self.weak_title(&head))
             .or_else(|| self.strong_title(&proper))
             .or_else(|| self.weak_title(&proper))
     }
@@ -183,6 +176,23 @@ impl Families {
             .max_by_key(|(at, _)| *at)
             .map(|(_, family)| family)
     }
+}
+
+/// A job title in lower case with its spaces folded, and its head: the title proper, before
+/// any " - team", "(location)", ", place" or " at company".
+pub fn title_head(title: &str) -> (String, String) {
+    let proper = title
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let cut = [" - ", " – ", " — ", " | ", "(", ",", " at ", " for ", ":"]
+        .iter()
+        .filter_map(|sep| proper.find(sep))
+        .min()
+        .unwrap_or(proper.len());
+    let head = proper[..cut].trim().to_owned();
+    (proper, head)
 }
 
 #[cfg(test)]

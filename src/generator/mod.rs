@@ -12,6 +12,7 @@ pub mod library;
 pub mod llm;
 pub mod pipeline;
 pub mod progress;
+pub mod roles;
 pub mod taxonomy;
 pub mod templates;
 pub mod text;

@@ -7,7 +7,8 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::{Deserialize, Serialize};
 
 use super::family::{Families, Family};
-use super::text::{stands_alone, tokens, Token};
+use super::roles::{self, Roles};
+use super::text::{stands_alone, stem, tokens, Token};
 
 /// What sort of skill it is; scenario questions are written differently for each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -139,6 +140,8 @@ struct LoosePattern {
 #[derive(Debug)]
 pub struct Taxonomy {
     families: Families,
+    /// Role profiles: what a common title asks for whatever the ad's words.
+    roles: Roles,
     loose: Vec<LoosePattern>,
     /// Loose patterns by the stem of their rarest word.
     loose_by_stem: HashMap<String, Vec<usize>>,
@@ -159,11 +162,17 @@ pub struct Mention {
     pub spans: Vec<(usize, usize)>,
 }
 
+/// An automaton over `spellings`. Case-insensitive ones are built from their ASCII lower
+/// case and searched in the text's (same byte offsets): far cheaper to build than one that folds
+/// case itself.
 fn automaton(spellings: &[String], fold_case: bool) -> anyhow::Result<AhoCorasick> {
-    Ok(AhoCorasickBuilder::new()
-        .ascii_case_insensitive(fold_case)
-        .match_kind(MatchKind::Standard)
-        .build(spellings)?)
+    let mut builder = AhoCorasickBuilder::new();
+    builder.match_kind(MatchKind::Standard);
+    Ok(if fold_case {
+        builder.build(spellings.iter().map(|s| s.to_ascii_lowercase()))?
+    } else {
+        builder.build(spellings)?
+    })
 }
 
 /// Whether an exact spelling found at `start` opens its sentence and reads as an ordinary
@@ -189,56 +198,57 @@ fn sentence_initial_word(text: &str, start: usize, end: usize) -> bool {
     !listed
 }
 
-/// Words too common in ads to anchor a loose match on their own.
-const COMMON_STEMS: &[&str] = &[
-    "manag",
-    "develop",
+/// Words too common in ads to anchor a loose match on their own (compared by stem).
+const COMMON_WORDS: &[&str] = &[
+    "management",
+    "development",
     "design",
     "test",
-    "analys",
+    "analysis",
     "plan",
-    "servic",
+    "service",
     "system",
     "data",
     "process",
     "support",
-    "oper",
-    "engin",
+    "operations",
+    "engineering",
     "report",
     "control",
-    "secur",
-    "busi",
+    "security",
+    "business",
     "product",
     "project",
-    "custom",
+    "customer",
     "client",
     "team",
     "work",
     "skill",
-    "experi",
-    "knowledg",
-    "abil",
-    "program",
-    "applic",
-    "technic",
-    "technolog",
+    "experience",
+    "knowledge",
+    "ability",
+    "programming",
+    "application",
+    "technical",
+    "technology",
     "tool",
-    "softwar",
-    "qualiti",
-    "perform",
-    "improv",
-    "commun",
-    "strategi",
-    "market",
-    "sale",
-    "financ",
+    "software",
+    "quality",
+    "performance",
+    "improvement",
+    "communication",
+    "strategy",
+    "marketing",
+    "sales",
+    "finance",
     "account",
     "build",
-    "creat",
+    "create",
     "use",
 ];
 
 fn loose_patterns(skills: &[Skill]) -> (Vec<LoosePattern>, HashMap<String, Vec<usize>>) {
+    let common: Vec<String> = COMMON_WORDS.iter().map(|w| stem(w)).collect();
     let mut loose = Vec::new();
     let mut seen: HashMap<Vec<String>, usize> = HashMap::new();
     let mut ambiguous: Vec<Vec<String>> = Vec::new();
@@ -252,7 +262,7 @@ fn loose_patterns(skills: &[Skill]) -> (Vec<LoosePattern>, HashMap<String, Vec<u
             if !(2..=4).contains(&words) || stems.iter().any(|s| s.len() < 3) {
                 continue;
             }
-            if stems.iter().all(|s| COMMON_STEMS.contains(&s.as_str())) {
+            if stems.iter().all(|s| common.contains(s)) {
                 continue;
             }
             stems.sort();
@@ -406,6 +416,7 @@ impl Taxonomy {
         let (loose, loose_by_stem) = loose_patterns(&skills);
         Ok(Taxonomy {
             families,
+            roles: Roles::default(),
             loose,
             loose_by_stem,
             skills,
@@ -426,7 +437,13 @@ impl Taxonomy {
                 taxonomy.skills[index].popular = true;
             }
         }
+        taxonomy.roles = Roles::from_parts(&taxonomy, &roles::PARTS)
+            .expect("data/roles/*.json is valid (checked by tests)");
         taxonomy
+    }
+
+    pub fn roles(&self) -> &Roles {
+        &self.roles
     }
 
     pub fn families(&self) -> &Families {
@@ -452,11 +469,21 @@ impl Taxonomy {
     }
 
     /// Every skill named in `text`, with where. Where spellings overlap, the longest wins
-    /// ("React Native" over "React", "Spring Boot" over "Spring").
+    /// ("React Native" over "React", "Spring Boot" over "Spring"), except that a product named
+    /// inside a practice's spelling counts as well ("financial modelling in Excel" names Excel
+    /// too).
     pub fn find(&self, text: &str) -> Vec<Mention> {
-        let mut found: Vec<(usize, usize, usize)> = Vec::new();
-        let mut collect = |automaton: &AhoCorasick, patterns: &[Pattern]| {
-            for hit in automaton.find_overlapping_iter(text) {
+        let product = |skill: usize| {
+            matches!(
+                self.skills[skill].kind,
+                SkillKind::Tool | SkillKind::Framework | SkillKind::Language
+            )
+        };
+        // (start, end, skill, matched case-insensitively)
+        let mut found: Vec<(usize, usize, usize, bool)> = Vec::new();
+        let lowered = text.to_ascii_lowercase();
+        let mut collect = |automaton: &AhoCorasick, patterns: &[Pattern], haystack: &str| {
+            for hit in automaton.find_overlapping_iter(haystack) {
                 let pattern = &patterns[hit.pattern().as_usize()];
                 let (start, end) = (hit.start(), hit.end());
                 if !stands_alone(text, start, end) {
@@ -465,25 +492,24 @@ impl Taxonomy {
                 if pattern.exact && sentence_initial_word(text, start, end) {
                     continue;
                 }
-                found.push((start, end, pattern.skill));
+                found.push((start, end, pattern.skill, !pattern.exact));
             }
         };
-        collect(&self.folded, &self.folded_patterns);
-        collect(&self.exact, &self.exact_patterns);
+        collect(&self.folded, &self.folded_patterns, &lowered);
+        collect(&self.exact, &self.exact_patterns, text);
         // Longest first, so a span inside an accepted longer one can be dropped.
-        found.sort_by_key(|&(start, end, skill)| (std::cmp::Reverse(end - start), start, skill));
+        found.sort_by_key(|&(start, end, skill, _)| (std::cmp::Reverse(end - start), start, skill));
         let mut kept: Vec<(usize, usize, usize)> = Vec::with_capacity(found.len());
-        for candidate in found {
-            let inside = kept.iter().any(|&(start, end, _)| {
-                start <= candidate.0
-                    && candidate.1 <= end
-                    && (start, end) != (candidate.0, candidate.1)
+        for (from, to, skill, folded) in found {
+            let inside = kept.iter().any(|&(start, end, outer)| {
+                start <= from
+                    && to <= end
+                    && (start, end) != (from, to)
+                    && !(folded && to - from >= 3 && product(skill) && !product(outer))
             });
-            let repeated = kept
-                .iter()
-                .any(|&(start, end, skill)| (start, end, skill) == candidate);
+            let repeated = kept.contains(&(from, to, skill));
             if !inside && !repeated {
-                kept.push(candidate);
+                kept.push((from, to, skill));
             }
         }
         let mut by_skill: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();

@@ -254,7 +254,7 @@ async fn requirements_the_taxonomy_lacks_become_skills_with_questions(backend: B
         "job_description": "About us\nWe make a meditation app loved by 2 million people.\n\n\
             Requirements:\n- 3+ years of Kotlin and Jetpack Compose\n\
             - Hands-on experience with Zorblax Sync and QuuxKit for offline storage\n\
-            - Knowledge of widget telemetry calibration\n- Unit testing with JUnit\n\n\
+            - Knowledge of widget gasket tuning\n- Unit testing with JUnit\n\n\
             Benefits:\n- Free access to FlimFlam Premium, our partner gym\n",
     });
     let status = run_job(&server, &request).await;
@@ -269,7 +269,7 @@ async fn requirements_the_taxonomy_lacks_become_skills_with_questions(backend: B
     };
     assert_eq!(source_of("Kotlin").as_deref(), Some("taxonomy"), "{info}");
     assert_eq!(source_of("Jetpack Compose").as_deref(), Some("taxonomy"));
-    for extracted in ["Zorblax Sync", "QuuxKit", "Widget Telemetry Calibration"] {
+    for extracted in ["Zorblax Sync", "QuuxKit", "Widget Gasket Tuning"] {
         assert_eq!(source_of(extracted).as_deref(), Some("extracted"), "{info}");
     }
     assert_eq!(
