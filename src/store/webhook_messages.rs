@@ -104,6 +104,7 @@ pub async fn queue(tx: &mut Tx, message: &NewMessage<'_>) -> sqlx::Result<bool> 
 pub struct ClaimedMessage {
     pub id: String,
     pub job_id: String,
+    pub sequence: i64,
     pub payload: String,
     pub attempts: i32,
     /// Unique to this claim: a later claim of the same message (after the lease ran out)
@@ -111,8 +112,11 @@ pub struct ClaimedMessage {
     pub lease_owner: String,
 }
 
-/// Leases up to `limit` messages due at `now` to `token` until `until`, each the oldest
-/// undelivered one of its job.
+/// Leases to `token` until `until` up to `limit` jobs' heads due at `now` (each the oldest
+/// undelivered message of its job) and, with each head, the due messages that follow it, so
+/// one dispatcher sends a burst of a job's messages back to back, in order. A follower is not
+/// a head, so no other claim can take it while the head's lease holds. Returned by job, each
+/// job's messages in sequence order.
 pub async fn claim_due(
     db: &Db,
     token: &str,
@@ -120,26 +124,84 @@ pub async fn claim_due(
     until: DateTime<Utc>,
     limit: i64,
 ) -> sqlx::Result<Vec<ClaimedMessage>> {
-    let sql = format!(
+    claim(db, token, now, until, limit, None).await
+}
+
+/// [`claim_due`] for one job: what a dispatcher that has just sent its messages finds queued
+/// for it since.
+pub async fn claim_due_of_job(
+    db: &Db,
+    token: &str,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    job_id: &str,
+) -> sqlx::Result<Vec<ClaimedMessage>> {
+    claim(db, token, now, until, 1, Some(job_id)).await
+}
+
+async fn claim(
+    db: &Db,
+    token: &str,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: i64,
+    job_id: Option<&str>,
+) -> sqlx::Result<Vec<ClaimedMessage>> {
+    let heads = format!(
         "UPDATE webhook_messages SET lease_owner = $1, lease_expires_at = $2
          WHERE id IN (
              SELECT id FROM webhook_messages
              WHERE ready AND next_attempt_at <= $3
                AND (lease_expires_at IS NULL OR lease_expires_at < $3)
+               AND ($5 IS NULL OR job_id = $5)
              ORDER BY next_attempt_at, sequence
              LIMIT $4{})
-         RETURNING id, job_id, payload, attempts, lease_owner",
+         RETURNING id, job_id, sequence, payload, attempts, lease_owner",
         db.dialect().skip_locked
     );
-    with_pool!(db, |pool| {
-        sqlx::query_as(&sql)
+    // A head's followers, up to the first message after it that is not due yet (none is,
+    // unless redelivered) or still leased: the burst never overtakes a message that must
+    // wait.
+    let followers = "UPDATE webhook_messages SET lease_owner = $1, lease_expires_at = $2
+         WHERE id IN (
+             SELECT m.id FROM webhook_messages m
+             WHERE m.job_id = $4 AND m.state = 'pending' AND m.sequence > $5
+               AND m.next_attempt_at <= $3
+               AND (m.lease_expires_at IS NULL OR m.lease_expires_at < $3)
+               AND NOT EXISTS (
+                   SELECT 1 FROM webhook_messages w
+                   WHERE w.job_id = $4 AND w.state = 'pending'
+                     AND w.sequence > $5 AND w.sequence < m.sequence
+                     AND (w.next_attempt_at > $3 OR w.lease_expires_at >= $3)))
+         RETURNING id, job_id, sequence, payload, attempts, lease_owner";
+    let mut tx = db.begin_write().await?;
+    let mut claimed: Vec<ClaimedMessage> = with_tx!(&mut tx, |conn| {
+        let heads: Vec<ClaimedMessage> = sqlx::query_as(&heads)
             .bind(token)
             .bind(StoredTime(until))
             .bind(StoredTime(now))
             .bind(limit)
-            .fetch_all(pool)
-            .await
-    })
+            .bind(job_id)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut all = Vec::with_capacity(heads.len());
+        for head in heads {
+            let following: Vec<ClaimedMessage> = sqlx::query_as(followers)
+                .bind(token)
+                .bind(StoredTime(until))
+                .bind(StoredTime(now))
+                .bind(&head.job_id)
+                .bind(head.sequence)
+                .fetch_all(&mut *conn)
+                .await?;
+            all.push(head);
+            all.extend(following);
+        }
+        Ok::<_, sqlx::Error>(all)
+    })?;
+    tx.commit().await?;
+    claimed.sort_by(|a, b| a.job_id.cmp(&b.job_id).then(a.sequence.cmp(&b.sequence)));
+    Ok(claimed)
 }
 
 /// One delivery attempt as recorded.
@@ -170,9 +232,45 @@ pub struct Settlement<'a> {
 /// Records the attempt and the message's new state, and gives up the lease, together.
 pub async fn settle(db: &Db, settlement: &Settlement<'_>) -> sqlx::Result<()> {
     let mut tx = db.begin_write().await?;
-    let message = settlement.message;
-    super::webhook_targets::lock(&mut tx, &message.job_id).await?;
+    super::webhook_targets::lock(&mut tx, &settlement.message.job_id).await?;
+    record(&mut tx, settlement).await?;
+    move_head(&mut tx, &settlement.message.job_id).await?;
+    tx.commit().await
+}
+
+/// Settles messages of one job claimed under `token`, in order, and hands back the leases of
+/// the job's messages it did not get to, in one transaction (see [`settle`]).
+pub async fn settle_all(
+    db: &Db,
+    job_id: &str,
+    token: &str,
+    settlements: &[Settlement<'_>],
+) -> sqlx::Result<()> {
+    debug_assert!(settlements.iter().all(|s| s.message.job_id == job_id));
+    let mut tx = db.begin_write().await?;
+    super::webhook_targets::lock(&mut tx, job_id).await?;
+    for settlement in settlements {
+        record(&mut tx, settlement).await?;
+    }
     with_tx!(&mut tx, |conn| {
+        sqlx::query(
+            "UPDATE webhook_messages SET lease_owner = NULL, lease_expires_at = NULL
+             WHERE job_id = $1 AND lease_owner = $2 AND state = 'pending'",
+        )
+        .bind(job_id)
+        .bind(token)
+        .execute(&mut *conn)
+        .await
+        .map(drop)
+    })?;
+    move_head(&mut tx, job_id).await?;
+    tx.commit().await
+}
+
+/// One message's part of a settlement.
+async fn record(tx: &mut Tx, settlement: &Settlement<'_>) -> sqlx::Result<()> {
+    let message = settlement.message;
+    with_tx!(tx, |conn| {
         if let Some(attempt) = &settlement.attempt {
             sqlx::query(
                 "INSERT INTO webhook_attempts
@@ -217,9 +315,7 @@ pub async fn settle(db: &Db, settlement: &Settlement<'_>) -> sqlx::Result<()> {
                 .await?;
         }
         Ok::<(), sqlx::Error>(())
-    })?;
-    move_head(&mut tx, &message.job_id).await?;
-    tx.commit().await
+    })
 }
 
 /// Marks the job's oldest pending message, and only it, ready (no message, if none is
@@ -355,7 +451,7 @@ mod tests {
     /// Due times and leases are decided by the times the caller passes, so retries are tested
     /// without waiting for them.
     #[tokio::test]
-    async fn messages_are_claimed_when_due_one_at_a_time_per_job_and_again_after_a_lost_lease() {
+    async fn messages_are_claimed_when_due_head_first_per_job_and_again_after_a_lost_lease() {
         let (db, _folder) = crate::store::scratch_database().await;
         let mut tx = db.begin_write().await.unwrap();
         assert!(queue(&mut tx, &message("m1", 1, 5_000)).await.unwrap());
@@ -374,8 +470,11 @@ mod tests {
         let claimed = claim_due(&db, "d/1", ms(5_000), ms(20_000), 10)
             .await
             .unwrap();
-        assert_eq!(claimed.len(), 1);
-        assert_eq!(claimed[0].id, "m1");
+        let ids = |claimed: &[ClaimedMessage]| -> Vec<String> {
+            claimed.iter().map(|m| m.id.clone()).collect()
+        };
+        // The head, and behind it, in order, the due message that follows it.
+        assert_eq!(ids(&claimed), ["m1", "m2"]);
         // Leased: nobody else gets it until the lease runs out.
         assert!(claim_due(&db, "d/2", ms(19_999), ms(40_000), 10)
             .await
@@ -384,7 +483,8 @@ mod tests {
         let again = claim_due(&db, "d/2", ms(20_001), ms(40_000), 10)
             .await
             .unwrap();
-        assert_eq!(again[0].lease_owner, "d/2");
+        assert_eq!(ids(&again), ["m1", "m2"]);
+        assert!(again.iter().all(|m| m.lease_owner == "d/2"));
         // The first dispatcher's late answer cannot settle the second one's claim.
         let late = Settlement {
             message: &claimed[0],
@@ -413,8 +513,7 @@ mod tests {
         let third = claim_due(&db, "d/3", ms(60_000), ms(80_000), 10)
             .await
             .unwrap();
-        assert_eq!(third.len(), 1, "m2 still waits behind m1");
-        assert_eq!(third[0].id, "m1");
+        assert_eq!(ids(&third), ["m1", "m2"], "m2 still goes behind m1");
 
         // Delivered: m2 is the job's head now.
         let delivered = Settlement {
@@ -427,11 +526,16 @@ mod tests {
             gone: false,
         };
         settle(&db, &delivered).await.unwrap();
+        // m2 is the head now but still d/3's, which sends it next; handed back, anyone may.
+        assert!(claim_due(&db, "d/4", ms(60_200), ms(90_000), 10)
+            .await
+            .unwrap()
+            .is_empty());
+        settle_all(&db, "job-1", "d/3", &[]).await.unwrap();
         let fourth = claim_due(&db, "d/4", ms(60_200), ms(90_000), 10)
             .await
             .unwrap();
-        assert_eq!(fourth.len(), 1);
-        assert_eq!(fourth[0].id, "m2");
+        assert_eq!(ids(&fourth), ["m2"]);
         let m2_delivered = Settlement {
             message: &fourth[0],
             delivered_at: Some(ms(60_300)),

@@ -1,5 +1,5 @@
 //! The dispatcher: delivers outbox messages, one at a time per job and in order, many jobs at
-//! once. Only a 2xx counts; failures are retried on the configured schedule (with jitter,
+//! once; a job's burst of messages goes out back to back under one claim. Only a 2xx counts; failures are retried on the configured schedule (with jitter,
 //! honouring `Retry-After`); `410 Gone` stops the job's deliveries. Every attempt is recorded.
 //! A claim is a lease, so after a crash an unfinished delivery is made again, with the same
 //! `webhook-id`. Due times and leases are read from the injected clock.
@@ -21,6 +21,8 @@ use crate::store::webhook_messages::{self, AttemptRow, ClaimedMessage, MessageSt
 use crate::store::{api_keys, webhook_targets, Db};
 
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// Time kept in hand on a lease for recording an attempt.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
 /// How long the secrets of a key are used without reading them again: a rotation starts
 /// signing, and an ended grace period stops, within this time.
 const SECRETS_TTL: Duration = Duration::from_secs(1);
@@ -52,6 +54,18 @@ pub fn next_attempt(
 ) -> Option<DateTime<Utc>> {
     let wait = schedule.get(tried.checked_sub(1)?)?;
     Some(now + wait.mul_f64(jitter).max(retry_after.unwrap_or_default()))
+}
+
+/// Claimed messages grouped by job, each group in sequence order (as claimed).
+fn by_job(claimed: Vec<ClaimedMessage>) -> Vec<Vec<ClaimedMessage>> {
+    let mut chains: Vec<Vec<ClaimedMessage>> = Vec::new();
+    for message in claimed {
+        match chains.last_mut() {
+            Some(chain) if chain[0].job_id == message.job_id => chain.push(message),
+            _ => chains.push(vec![message]),
+        }
+    }
+    chains
 }
 
 pub struct Dispatcher {
@@ -86,24 +100,27 @@ impl Dispatcher {
         })
     }
 
-    /// Delivers due messages for as long as the task lives.
+    /// Delivers due messages for as long as the task lives: each claimed job's burst of
+    /// messages by one task, in order, so a job's later messages need not wait for a claim
+    /// each.
     pub async fn run(self: Arc<Self>) {
         loop {
             let idle = self.wakeup.notified();
             let free = self.permits.available_permits();
             if free > 0 {
-                match self.claim(free).await {
-                    Ok(claimed) => {
-                        for message in claimed {
+                match self.claim(None, free).await {
+                    Ok((until, claimed)) => {
+                        for chain in by_job(claimed) {
                             let Ok(permit) = self.permits.clone().acquire_owned().await else {
                                 return;
                             };
                             let dispatcher = self.clone();
                             tokio::spawn(async move {
-                                if let Err(error) = dispatcher.deliver(&message).await {
+                                let job_id = chain[0].job_id.clone();
+                                if let Err(error) = dispatcher.deliver(chain, until).await {
                                     tracing::error!(
                                         error = format!("{error:#}"),
-                                        message_id = %message.id,
+                                        %job_id,
                                         "recording a webhook delivery failed"
                                     );
                                 }
@@ -122,30 +139,94 @@ impl Dispatcher {
         }
     }
 
-    /// Leases up to `limit` due messages, each the oldest undelivered one of its job.
-    async fn claim(&self, limit: usize) -> anyhow::Result<Vec<ClaimedMessage>> {
+    /// Leases up to `limit` jobs' due heads (or `job`'s) with the due messages behind them;
+    /// returns the lease's end and the messages.
+    async fn claim(
+        &self,
+        job: Option<&str>,
+        limit: usize,
+    ) -> anyhow::Result<(DateTime<Utc>, Vec<ClaimedMessage>)> {
         let now = self.clock.now();
-        // Long enough for one attempt and its bookkeeping; after a crash the message is sent
-        // again once this runs out.
-        let until = now + self.config.timeout + Duration::from_secs(15);
+        // Long enough for a burst's attempts and their bookkeeping; after a crash the messages
+        // are sent again once this runs out.
+        let until = now + self.config.timeout + LEASE_MARGIN * 3;
         let token = format!("{}/{}", self.owner, uuid::Uuid::new_v4());
-        Ok(webhook_messages::claim_due(&self.db, &token, now, until, limit as i64).await?)
+        let claimed = match job {
+            None => webhook_messages::claim_due(&self.db, &token, now, until, limit as i64).await?,
+            Some(job) => {
+                webhook_messages::claim_due_of_job(&self.db, &token, now, until, job).await?
+            }
+        };
+        Ok((until, claimed))
     }
 
-    /// Sends one message and records the attempt and its consequence.
-    async fn deliver(&self, message: &ClaimedMessage) -> anyhow::Result<()> {
-        let Some(target) = webhook_targets::for_delivery(&self.db, &message.job_id).await? else {
-            anyhow::bail!("message {} has no target", message.id);
+    /// Sends one job's claimed messages in order, until one is not delivered or the lease has
+    /// too little time left for another attempt, and records them all in one transaction; the
+    /// rest are handed back. (After a crash in between, the sent ones are sent again, in
+    /// order.)
+    async fn deliver(
+        &self,
+        mut chain: Vec<ClaimedMessage>,
+        mut until: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let job_id = chain[0].job_id.clone();
+        let Some(target) = webhook_targets::for_delivery(&self.db, &job_id).await? else {
+            anyhow::bail!("job {job_id} has webhook messages but no target");
         };
-        if target.gone {
-            return self.finish(message, None, Outcome::Cancelled).await;
+        loop {
+            let token = chain[0].lease_owner.clone();
+            let mut outcomes: Vec<(usize, Option<AttemptRow>, Outcome)> = Vec::new();
+            for (index, message) in chain.iter().enumerate() {
+                if self.clock.now() + self.config.timeout + LEASE_MARGIN > until {
+                    break;
+                }
+                let (record, outcome) = if target.gone {
+                    (None, Outcome::Cancelled)
+                } else {
+                    self.attempt(message, &target).await
+                };
+                outcomes.push((index, record, outcome));
+                if !matches!(outcome, Outcome::Delivered | Outcome::Cancelled) {
+                    break;
+                }
+            }
+            let all_sent = outcomes.len() == chain.len()
+                && outcomes
+                    .last()
+                    .is_some_and(|(_, _, o)| *o == Outcome::Delivered);
+            let settlements: Vec<Settlement> = outcomes
+                .into_iter()
+                .map(|(index, record, outcome)| self.settlement(&chain[index], record, outcome))
+                .collect();
+            webhook_messages::settle_all(&self.db, &job_id, &token, &settlements).await?;
+            if !all_sent {
+                return Ok(());
+            }
+            // The job's messages queued while these went out follow them at once.
+            let (next_until, next) = self.claim(Some(&job_id), 1).await?;
+            if next.is_empty() {
+                return Ok(());
+            }
+            (chain, until) = (next, next_until);
         }
+    }
+
+    /// Sends one message; returns the attempt to record and what follows from it.
+    async fn attempt(
+        &self,
+        message: &ClaimedMessage,
+        target: &webhook_targets::Target,
+    ) -> (Option<AttemptRow>, Outcome) {
         let started_at = self.clock.now();
         let timer = Instant::now();
         let attempt = match self.sender.target(&target.url) {
             Err(refused) => refused,
             Ok(url) => match self
-                .secrets(target.api_key_id, &target.organization_id, started_at)
+                .secrets(
+                    target.api_key_id.clone(),
+                    &target.organization_id,
+                    started_at,
+                )
                 .await
             {
                 Ok(secrets) => {
@@ -188,7 +269,7 @@ impl Dispatcher {
                 None => Outcome::Failed,
             }
         };
-        self.finish(message, Some(record), outcome).await
+        (Some(record), outcome)
     }
 
     /// The secrets that sign for the job's key (or, for a job recorded without one, the
@@ -215,20 +296,20 @@ impl Dispatcher {
         Ok(secrets)
     }
 
-    /// Records the attempt and the message's new state, and gives up the lease, together.
-    async fn finish(
+    /// How a message's turn is recorded: the attempt, its new state, and the lease given up.
+    fn settlement<'m>(
         &self,
-        message: &ClaimedMessage,
+        message: &'m ClaimedMessage,
         attempt: Option<AttemptRow>,
         outcome: Outcome,
-    ) -> anyhow::Result<()> {
+    ) -> Settlement<'m> {
         let (state, next_attempt_at) = match outcome {
             Outcome::Delivered => (MessageState::Delivered, None),
             Outcome::Retry(at) => (MessageState::Pending, Some(at)),
             Outcome::Failed => (MessageState::Failed, None),
             Outcome::Gone | Outcome::Cancelled => (MessageState::Cancelled, None),
         };
-        let settlement = Settlement {
+        Settlement {
             message,
             attempts: message.attempts + i32::from(attempt.is_some()),
             attempt,
@@ -236,9 +317,7 @@ impl Dispatcher {
             next_attempt_at,
             delivered_at: (outcome == Outcome::Delivered).then(|| self.clock.now()),
             gone: outcome == Outcome::Gone,
-        };
-        webhook_messages::settle(&self.db, &settlement).await?;
-        Ok(())
+        }
     }
 }
 
