@@ -310,7 +310,7 @@ const ROLE_CORE_BONUS: f32 = 1.0;
 
 /// How much of its strongest child's score a skill the text implies (but does not name) gets,
 /// and how much of every further child's.
-const IMPLIED_SHARE: (f32, f32) = (0.75, 0.25);
+const IMPLIED_SHARE: (f32, f32) = (0.5, 0.2);
 
 /// A tool implies the skill it belongs to: an ad asking for Amazon EKS asks for Kubernetes, one
 /// asking for Epic asks for electronic health records, one asking for Prometheus and Grafana for

@@ -582,25 +582,56 @@ pub fn assemble(
             coding_questions.push(question);
         }
     }
+    // The other class of question, for a slot whose own class has nothing left at its level.
+    let other_class = |slot: &Slot| -> Option<Slot> {
+        let class = match slot.class {
+            Class::Objective => Class::Open,
+            Class::Open => Class::Objective,
+            Class::Coding => return None,
+        };
+        Some(Slot { class, ..*slot })
+    };
+    // Switching a slot's class changes its time: only within the length.
+    let mut planned: u32 = per_skill
+        .iter()
+        .flatten()
+        .chain(&coding)
+        .map(Slot::seconds)
+        .sum();
     for slots in &per_skill {
         for slot in slots {
-            if let Some(question) = fill(slot, &mut used) {
+            let mut question = fill(slot, &mut used);
+            // Below the seniority's floor only when no question of the other class is at it
+            // (siblings may have taken their shared parent's harder questions).
+            if let (Some(drawn_one), Some(instead)) = (&question, other_class(slot)) {
+                let fits = planned - slot.seconds() + instead.seconds() <= cap_seconds;
+                if drawn_one.difficulty < floor && slot.difficulty >= floor && fits {
+                    let mut trial = used.clone();
+                    trial.remove(&drawn_one.id);
+                    if let Some(better) =
+                        fill(&instead, &mut trial).filter(|q| q.difficulty >= floor)
+                    {
+                        used = trial;
+                        planned = planned - slot.seconds() + instead.seconds();
+                        question = Some(better);
+                    }
+                }
+            }
+            if let Some(question) = question {
                 drawn[slot.skill].push(question);
             }
         }
         // A skill whose kind of question ran out (its parent's objective questions all taken
         // by its siblings) is asked one of the other kind rather than nothing.
         if let Some(first) = slots.first().filter(|s| drawn[s.skill].is_empty()) {
-            let other = match first.class {
-                Class::Objective => Class::Open,
-                Class::Open => Class::Objective,
-                Class::Coding => continue,
+            let Some(instead) = other_class(first) else {
+                continue;
             };
-            let instead = Slot {
-                class: other,
-                ..*first
-            };
+            if planned + instead.seconds() > cap_seconds {
+                continue;
+            }
             if let Some(question) = fill(&instead, &mut used) {
+                planned += instead.seconds();
                 drawn[first.skill].push(question);
             }
         }

@@ -198,6 +198,34 @@ fn sentence_initial_word(text: &str, start: usize, end: usize) -> bool {
     !listed
 }
 
+/// Whether `text[start..end]` is joined to a word before or after it by a hyphen.
+fn hyphenated(text: &str, start: usize, end: usize) -> bool {
+    let before = text[..start].chars().rev().take(2).collect::<Vec<_>>();
+    let after = text[end..].chars().take(2).collect::<Vec<_>>();
+    let joined = |pair: &[char]| pair.len() == 2 && pair[0] == '-' && pair[1].is_alphanumeric();
+    joined(&before) || joined(&after)
+}
+
+/// Words that, right before a one-letter name, make it a label: "Series C", "Grade C".
+const LABEL_WORDS: &[&str] = &[
+    "series", "grade", "vitamin", "class", "type", "category", "plan", "schedule", "section",
+    "tier", "level", "band", "part", "phase", "round", "block", "unit", "wing", "option",
+];
+
+/// Whether a one-letter name at `start` follows a label word ("Series C").
+fn labelled(text: &str, start: usize) -> bool {
+    let before = text[..start].trim_end();
+    let word: String = before
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphabetic())
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    LABEL_WORDS.contains(&word.to_lowercase().as_str())
+}
+
 /// Words too common in ads to anchor a loose match on their own (compared by stem).
 const COMMON_WORDS: &[&str] = &[
     "management",
@@ -260,6 +288,15 @@ fn loose_patterns(skills: &[Skill]) -> (Vec<LoosePattern>, HashMap<String, Vec<u
                 .collect();
             let words = stems.len();
             if !(2..=4).contains(&words) || stems.iter().any(|s| s.len() < 3) {
+                continue;
+            }
+            // Mostly small words ("on time in full"): what is left is too little to find
+            // scattered ("full time").
+            let written = spelling
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .count();
+            if words * 2 <= written {
                 continue;
             }
             if stems.iter().all(|s| common.contains(s)) {
@@ -492,6 +529,9 @@ impl Taxonomy {
                 if pattern.exact && sentence_initial_word(text, start, end) {
                     continue;
                 }
+                if end - start == 1 && labelled(text, start) {
+                    continue;
+                }
                 found.push((start, end, pattern.skill, !pattern.exact));
             }
         };
@@ -541,7 +581,11 @@ impl Taxonomy {
         let known: Vec<usize> = exact.iter().map(|m| m.skill).collect();
         let mut by_skill: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
         for &(start, end) in units {
-            let words: Vec<Token> = tokens(text, start, end);
+            // A piece of a hyphenated word ("in-house", "full-time") is not a word of its own.
+            let words: Vec<Token> = tokens(text, start, end)
+                .into_iter()
+                .filter(|t| !hyphenated(text, t.start, t.end))
+                .collect();
             for (at, word) in words.iter().enumerate() {
                 let Some(patterns) = self.loose_by_stem.get(&word.stem) else {
                     continue;
