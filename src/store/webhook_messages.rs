@@ -11,6 +11,7 @@
 //! checking every pending message for an earlier one. SQL that must match a partial index names the state as a literal, not a parameter.
 
 use chrono::{DateTime, Utc};
+use sqlx::QueryBuilder;
 
 use super::time::StoredTime;
 use super::{Db, Tx};
@@ -69,34 +70,50 @@ pub struct NewMessage<'a> {
     pub created_at: DateTime<Utc>,
 }
 
-/// Queues a message unless one with its id exists; returns whether it was added. Messages of
-/// a job are queued in sequence order, so a pending one is its job's head exactly when the job
-/// has no other pending message.
-pub async fn queue(tx: &mut Tx, message: &NewMessage<'_>) -> sqlx::Result<bool> {
-    let added = with_tx!(tx, |conn| {
-        sqlx::query(
-            "INSERT INTO webhook_messages
-                 (id, job_id, organization_id, sequence, payload, state, next_attempt_at, created_at,
-                  ready)
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8,
-                    $6 = 'pending' AND NOT EXISTS (
-                        SELECT 1 FROM webhook_messages WHERE job_id = $2 AND state = 'pending')
-             WHERE TRUE
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(message.id)
-        .bind(message.job_id)
-        .bind(message.organization_id)
-        .bind(message.sequence)
-        .bind(message.payload)
-        .bind(message.state.as_str())
-        .bind(StoredTime(message.next_attempt_at))
-        .bind(StoredTime(message.created_at))
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
-    });
-    Ok(added == 1)
+/// Messages per statement in [`queue_all`] (8 parameters each).
+const MESSAGES_PER_STATEMENT: usize = 200;
+
+/// Queues messages (in sequence order per job) unless ones with their ids exist, a few hundred
+/// per statement; returns how many were added. A job's first pending message of the batch is
+/// its head exactly when the job had no pending message before.
+pub async fn queue_all(tx: &mut Tx, messages: &[NewMessage<'_>]) -> sqlx::Result<u64> {
+    let mut added = 0;
+    for chunk in messages.chunks(MESSAGES_PER_STATEMENT) {
+        added += with_tx!(&mut *tx, |conn| {
+            let mut query = QueryBuilder::new(
+                "WITH batch (id, job_id, organization_id, sequence, payload, state,
+                             next_attempt_at, created_at) AS (",
+            );
+            query.push_values(chunk, |mut values, message| {
+                values
+                    .push_bind(message.id)
+                    .push_bind(message.job_id)
+                    .push_bind(message.organization_id)
+                    .push_bind(message.sequence)
+                    .push_bind(message.payload)
+                    .push_bind(message.state.as_str())
+                    .push_bind(StoredTime(message.next_attempt_at))
+                    .push_bind(StoredTime(message.created_at));
+            });
+            query.push(
+                ")
+                 INSERT INTO webhook_messages
+                     (id, job_id, organization_id, sequence, payload, state, next_attempt_at,
+                      created_at, ready)
+                 SELECT b.id, b.job_id, b.organization_id, b.sequence, b.payload, b.state,
+                        b.next_attempt_at, b.created_at,
+                        b.state = 'pending'
+                        AND b.sequence = (SELECT MIN(c.sequence) FROM batch c
+                                          WHERE c.job_id = b.job_id AND c.state = 'pending')
+                        AND NOT EXISTS (SELECT 1 FROM webhook_messages w
+                                        WHERE w.job_id = b.job_id AND w.state = 'pending')
+                 FROM batch b WHERE TRUE
+                 ON CONFLICT (id) DO NOTHING",
+            );
+            query.build().execute(&mut *conn).await?.rows_affected()
+        });
+    }
+    Ok(added)
 }
 
 /// A message a dispatcher holds the lease of.
@@ -454,10 +471,11 @@ mod tests {
     async fn messages_are_claimed_when_due_head_first_per_job_and_again_after_a_lost_lease() {
         let (db, _folder) = crate::store::scratch_database().await;
         let mut tx = db.begin_write().await.unwrap();
-        assert!(queue(&mut tx, &message("m1", 1, 5_000)).await.unwrap());
-        assert!(queue(&mut tx, &message("m2", 2, 0)).await.unwrap());
-        assert!(
-            !queue(&mut tx, &message("m1", 1, 0)).await.unwrap(),
+        let batch = [message("m1", 1, 5_000), message("m2", 2, 0)];
+        assert_eq!(queue_all(&mut tx, &batch).await.unwrap(), 2);
+        assert_eq!(
+            queue_all(&mut tx, &[message("m1", 1, 0)]).await.unwrap(),
+            0,
             "same id"
         );
         tx.commit().await.unwrap();

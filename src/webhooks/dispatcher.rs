@@ -1,5 +1,5 @@
 //! The dispatcher: delivers outbox messages, one at a time per job and in order, many jobs at
-//! once; a job's burst of messages goes out back to back under one claim. Only a 2xx counts; failures are retried on the configured schedule (with jitter,
+//! once; a job's burst of messages goes out under one claim, each recorded before the next. Only a 2xx counts; failures are retried on the configured schedule (with jitter,
 //! honouring `Retry-After`); `410 Gone` stops the job's deliveries. Every attempt is recorded.
 //! A claim is a lease, so after a crash an unfinished delivery is made again, with the same
 //! `webhook-id`. Due times and leases are read from the injected clock.
@@ -160,10 +160,9 @@ impl Dispatcher {
         Ok((until, claimed))
     }
 
-    /// Sends one job's claimed messages in order, until one is not delivered or the lease has
-    /// too little time left for another attempt, and records them all in one transaction; the
-    /// rest are handed back. (After a crash in between, the sent ones are sent again, in
-    /// order.)
+    /// Sends one job's claimed messages in order, each recorded before the next goes out,
+    /// until one is not delivered or the lease has too little time left for another attempt
+    /// (the rest are handed back); then takes up what was queued for the job meanwhile.
     async fn deliver(
         &self,
         mut chain: Vec<ClaimedMessage>,
@@ -175,9 +174,10 @@ impl Dispatcher {
         };
         loop {
             let token = chain[0].lease_owner.clone();
-            let mut outcomes: Vec<(usize, Option<AttemptRow>, Outcome)> = Vec::new();
+            let mut all_sent = true;
             for (index, message) in chain.iter().enumerate() {
                 if self.clock.now() + self.config.timeout + LEASE_MARGIN > until {
+                    all_sent = false;
                     break;
                 }
                 let (record, outcome) = if target.gone {
@@ -185,21 +185,21 @@ impl Dispatcher {
                 } else {
                     self.attempt(message, &target).await
                 };
-                outcomes.push((index, record, outcome));
-                if !matches!(outcome, Outcome::Delivered | Outcome::Cancelled) {
-                    break;
+                let sent = matches!(outcome, Outcome::Delivered | Outcome::Cancelled);
+                // Each message is recorded before the next goes out, so a crash repeats at
+                // most the one in flight; the last record also hands back the rest.
+                let settlement = self.settlement(message, record, outcome);
+                if sent && index + 1 < chain.len() {
+                    webhook_messages::settle(&self.db, &settlement).await?;
+                } else {
+                    webhook_messages::settle_all(&self.db, &job_id, &token, &[settlement]).await?;
+                }
+                if !sent {
+                    return Ok(());
                 }
             }
-            let all_sent = outcomes.len() == chain.len()
-                && outcomes
-                    .last()
-                    .is_some_and(|(_, _, o)| *o == Outcome::Delivered);
-            let settlements: Vec<Settlement> = outcomes
-                .into_iter()
-                .map(|(index, record, outcome)| self.settlement(&chain[index], record, outcome))
-                .collect();
-            webhook_messages::settle_all(&self.db, &job_id, &token, &settlements).await?;
             if !all_sent {
+                webhook_messages::settle_all(&self.db, &job_id, &token, &[]).await?;
                 return Ok(());
             }
             // The job's messages queued while these went out follow them at once.

@@ -64,20 +64,29 @@ pub async fn apply_next_batch(db: &Db, clock: &Clock) -> anyhow::Result<(usize, 
         .into_iter()
         .map(|target| (target.job_id.clone(), target))
         .collect();
-    let mut queued = 0;
-    for decoded in events {
-        let job_id = decoded.stored.job_id.clone();
-        let Some(target) = targets.get(&job_id) else {
+    // (job, id, payload, target) of each message, then the messages borrowing them.
+    let mut owned: Vec<(String, String, String, &TargetOwner, i64)> = Vec::new();
+    for decoded in &events {
+        let job_id = &decoded.stored.job_id;
+        let Some(target) = targets.get(job_id) else {
             continue;
         };
-        let payload = webhook_payload(&job_id, &decoded.event).to_string();
-        let id = message_id(&job_id, decoded.stored.sequence);
-        let message = NewMessage {
-            id: &id,
-            job_id: &job_id,
+        owned.push((
+            job_id.clone(),
+            message_id(job_id, decoded.stored.sequence),
+            webhook_payload(job_id, &decoded.event).to_string(),
+            target,
+            decoded.stored.sequence,
+        ));
+    }
+    let messages: Vec<NewMessage> = owned
+        .iter()
+        .map(|(job_id, id, payload, target, sequence)| NewMessage {
+            id,
+            job_id,
             organization_id: &target.organization_id,
-            sequence: decoded.stored.sequence,
-            payload: &payload,
+            sequence: *sequence,
+            payload,
             state: if target.gone {
                 MessageState::Cancelled
             } else {
@@ -85,11 +94,9 @@ pub async fn apply_next_batch(db: &Db, clock: &Clock) -> anyhow::Result<(usize, 
             },
             next_attempt_at: now,
             created_at: now,
-        };
-        if webhook_messages::queue(&mut tx, &message).await? {
-            queued += 1;
-        }
-    }
+        })
+        .collect();
+    let queued = webhook_messages::queue_all(&mut tx, &messages).await? as usize;
     checkpoints::save(&mut tx, WEBHOOKS, last).await?;
     tx.commit().await?;
     Ok((read, queued))
