@@ -1,7 +1,8 @@
 //! Role profiles (`data/roles/*.json`): for a common job title, the skills a recruiter expects
 //! its assessment to test even where the ad words them differently or only implies them (a
-//! nurse's patient care, an SDR's prospecting). The title asks for them; the analysis adds
-//! those the text does not name, ranked below what it does name.
+//! nurse's patient care, an SDR's prospecting). The title's role also names the job's field.
+//! The analysis adds a core skill the text does not name when the ad uses its words, ranked
+//! below what the text names; one the ad has no word for is not invented.
 
 use std::collections::HashMap;
 

@@ -255,18 +255,18 @@ pub async fn settle(db: &Db, settlement: &Settlement<'_>) -> sqlx::Result<()> {
     tx.commit().await
 }
 
-/// Settles messages of one job claimed under `token`, in order, and hands back the leases of
-/// the job's messages it did not get to, in one transaction (see [`settle`]).
-pub async fn settle_all(
+/// Ends a claim of a job's messages under `token`: settles the last one sent, if any (see
+/// [`settle`]), and hands back the leases of those it did not get to, in one transaction.
+pub async fn settle_and_release(
     db: &Db,
     job_id: &str,
     token: &str,
-    settlements: &[Settlement<'_>],
+    last: Option<&Settlement<'_>>,
 ) -> sqlx::Result<()> {
-    debug_assert!(settlements.iter().all(|s| s.message.job_id == job_id));
+    debug_assert!(last.is_none_or(|s| s.message.job_id == job_id));
     let mut tx = db.begin_write().await?;
     super::webhook_targets::lock(&mut tx, job_id).await?;
-    for settlement in settlements {
+    if let Some(settlement) = last {
         record(&mut tx, settlement).await?;
     }
     with_tx!(&mut tx, |conn| {
@@ -549,7 +549,7 @@ mod tests {
             .await
             .unwrap()
             .is_empty());
-        settle_all(&db, "job-1", "d/3", &[]).await.unwrap();
+        settle_and_release(&db, "job-1", "d/3", None).await.unwrap();
         let fourth = claim_due(&db, "d/4", ms(60_200), ms(90_000), 10)
             .await
             .unwrap();
@@ -568,10 +568,34 @@ mod tests {
         // A redelivered message is its job's head again, once.
         assert!(requeue(&db, "job-1", "m1", ms(70_000)).await.unwrap());
         assert!(!requeue(&db, "job-1", "m1", ms(70_000)).await.unwrap());
+        // A message queued meanwhile follows it in the same claim, after it.
+        let mut tx = db.begin_write().await.unwrap();
+        assert_eq!(queue_all(&mut tx, &[message("m3", 3, 0)]).await.unwrap(), 1);
+        tx.commit().await.unwrap();
         let again = claim_due(&db, "d/6", ms(70_000), ms(90_000), 10)
             .await
             .unwrap();
-        assert_eq!(again.len(), 1);
-        assert_eq!(again[0].id, "m1");
+        assert_eq!(ids(&again), ["m1", "m3"]);
+        // Ended with m1 failing: m3 is handed back and waits behind m1's retry.
+        let failed = Settlement {
+            message: &again[0],
+            attempt: None,
+            state: MessageState::Pending,
+            attempts: 3,
+            next_attempt_at: Some(ms(95_000)),
+            delivered_at: None,
+            gone: false,
+        };
+        settle_and_release(&db, "job-1", "d/6", Some(&failed))
+            .await
+            .unwrap();
+        assert!(claim_due(&db, "d/7", ms(94_999), ms(120_000), 10)
+            .await
+            .unwrap()
+            .is_empty());
+        let later = claim_due(&db, "d/7", ms(95_000), ms(120_000), 10)
+            .await
+            .unwrap();
+        assert_eq!(ids(&later), ["m1", "m3"]);
     }
 }

@@ -192,14 +192,15 @@ impl Dispatcher {
                 if sent && index + 1 < chain.len() {
                     webhook_messages::settle(&self.db, &settlement).await?;
                 } else {
-                    webhook_messages::settle_all(&self.db, &job_id, &token, &[settlement]).await?;
+                    let last = Some(&settlement);
+                    webhook_messages::settle_and_release(&self.db, &job_id, &token, last).await?;
                 }
                 if !sent {
                     return Ok(());
                 }
             }
             if !all_sent {
-                webhook_messages::settle_all(&self.db, &job_id, &token, &[]).await?;
+                webhook_messages::settle_and_release(&self.db, &job_id, &token, None).await?;
                 return Ok(());
             }
             // The job's messages queued while these went out follow them at once.
