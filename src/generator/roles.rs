@@ -82,6 +82,9 @@ impl Roles {
     pub fn from_parts(taxonomy: &Taxonomy, parts: &[(&str, &str)]) -> anyhow::Result<Roles> {
         let mut list = Vec::new();
         let mut seen: HashMap<String, String> = HashMap::new();
+        // Every title phrase, and the index of its role.
+        let mut spellings = Vec::new();
+        let mut owners = Vec::new();
         for (part, json) in parts {
             let file: RolesFile =
                 serde_json::from_str(json).map_err(|error| anyhow::anyhow!("{part}: {error}"))?;
@@ -103,6 +106,8 @@ impl Roles {
                             "{part}: title {key:?} of role {first} is also role {other}'s"
                         );
                     }
+                    spellings.push(key.clone());
+                    owners.push(list.len());
                     titles.push(key);
                 }
                 let mut core = Vec::with_capacity(raw.core.len());
@@ -126,14 +131,6 @@ impl Roles {
                     core,
                     family,
                 });
-            }
-        }
-        let mut spellings = Vec::new();
-        let mut owners = Vec::new();
-        for (index, role) in list.iter().enumerate() {
-            for title in &role.titles {
-                spellings.push(title.clone());
-                owners.push(index);
             }
         }
         let phrases = AhoCorasickBuilder::new()

@@ -215,15 +215,13 @@ const LABEL_WORDS: &[&str] = &[
 /// Whether a one-letter name at `start` follows a label word ("Series C").
 fn labelled(text: &str, start: usize) -> bool {
     let before = text[..start].trim_end();
-    let word: String = before
-        .chars()
-        .rev()
-        .take_while(|c| c.is_alphabetic())
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    LABEL_WORDS.contains(&word.to_lowercase().as_str())
+    let word = before
+        .rsplit(|c: char| !c.is_alphabetic())
+        .next()
+        .unwrap_or_default();
+    LABEL_WORDS
+        .iter()
+        .any(|label| label.eq_ignore_ascii_case(word))
 }
 
 /// Words too common in ads to anchor a loose match on their own (compared by stem).
@@ -516,7 +514,7 @@ impl Taxonomy {
                 SkillKind::Tool | SkillKind::Framework | SkillKind::Language
             )
         };
-        // (start, end, skill, matched case-insensitively)
+        // (start, end, skill, matched case-insensitively: a spelling of 3 or more characters)
         let mut found: Vec<(usize, usize, usize, bool)> = Vec::new();
         let lowered = text.to_ascii_lowercase();
         let mut collect = |automaton: &AhoCorasick, patterns: &[Pattern], haystack: &str| {
@@ -545,7 +543,7 @@ impl Taxonomy {
                 start <= from
                     && to <= end
                     && (start, end) != (from, to)
-                    && !(folded && to - from >= 3 && product(skill) && !product(outer))
+                    && !(folded && product(skill) && !product(outer))
             });
             let repeated = kept.contains(&(from, to, skill));
             if !inside && !repeated {

@@ -164,13 +164,18 @@ async fn claim(
     limit: i64,
     job_id: Option<&str>,
 ) -> sqlx::Result<Vec<ClaimedMessage>> {
+    // One job's head is found through the job's pending messages, every job's through the
+    // ready ones.
+    let of_job = match job_id {
+        Some(_) => "AND job_id = $5 AND state = 'pending'",
+        None => "",
+    };
     let heads = format!(
         "UPDATE webhook_messages SET lease_owner = $1, lease_expires_at = $2
          WHERE id IN (
              SELECT id FROM webhook_messages
              WHERE ready AND next_attempt_at <= $3
-               AND (lease_expires_at IS NULL OR lease_expires_at < $3)
-               AND ($5 IS NULL OR job_id = $5)
+               AND (lease_expires_at IS NULL OR lease_expires_at < $3) {of_job}
              ORDER BY next_attempt_at, sequence
              LIMIT $4{})
          RETURNING id, job_id, sequence, payload, attempts, lease_owner",
@@ -193,14 +198,15 @@ async fn claim(
          RETURNING id, job_id, sequence, payload, attempts, lease_owner";
     let mut tx = db.begin_write().await?;
     let mut claimed: Vec<ClaimedMessage> = with_tx!(&mut tx, |conn| {
-        let heads: Vec<ClaimedMessage> = sqlx::query_as(&heads)
+        let mut query = sqlx::query_as(&heads)
             .bind(token)
             .bind(StoredTime(until))
             .bind(StoredTime(now))
-            .bind(limit)
-            .bind(job_id)
-            .fetch_all(&mut *conn)
-            .await?;
+            .bind(limit);
+        if let Some(job_id) = job_id {
+            query = query.bind(job_id);
+        }
+        let heads: Vec<ClaimedMessage> = query.fetch_all(&mut *conn).await?;
         let mut all = Vec::with_capacity(heads.len());
         for head in heads {
             let following: Vec<ClaimedMessage> = sqlx::query_as(followers)
@@ -579,12 +585,9 @@ mod tests {
         // Ended with m1 failing: m3 is handed back and waits behind m1's retry.
         let failed = Settlement {
             message: &again[0],
-            attempt: None,
-            state: MessageState::Pending,
             attempts: 3,
             next_attempt_at: Some(ms(95_000)),
-            delivered_at: None,
-            gone: false,
+            ..retry.clone()
         };
         settle_and_release(&db, "job-1", "d/6", Some(&failed))
             .await

@@ -1,5 +1,6 @@
 //! The dispatcher: delivers outbox messages, one at a time per job and in order, many jobs at
-//! once; a job's burst of messages goes out under one claim, each recorded before the next. Only a 2xx counts; failures are retried on the configured schedule (with jitter,
+//! once; a job's burst of messages goes out under one claim, each recorded before the next.
+//! Only a 2xx counts; failures are retried on the configured schedule (with jitter,
 //! honouring `Retry-After`); `410 Gone` stops the job's deliveries. Every attempt is recorded.
 //! A claim is a lease, so after a crash an unfinished delivery is made again, with the same
 //! `webhook-id`. Due times and leases are read from the injected clock.
@@ -174,11 +175,10 @@ impl Dispatcher {
         };
         loop {
             let token = chain[0].lease_owner.clone();
-            let mut all_sent = true;
             for (index, message) in chain.iter().enumerate() {
                 if self.clock.now() + self.config.timeout + LEASE_MARGIN > until {
-                    all_sent = false;
-                    break;
+                    webhook_messages::settle_and_release(&self.db, &job_id, &token, None).await?;
+                    return Ok(());
                 }
                 let (record, outcome) = if target.gone {
                     (None, Outcome::Cancelled)
@@ -198,10 +198,6 @@ impl Dispatcher {
                 if !sent {
                     return Ok(());
                 }
-            }
-            if !all_sent {
-                webhook_messages::settle_and_release(&self.db, &job_id, &token, None).await?;
-                return Ok(());
             }
             // The job's messages queued while these went out follow them at once.
             let (next_until, next) = self.claim(Some(&job_id), 1).await?;

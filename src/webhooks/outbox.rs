@@ -64,28 +64,24 @@ pub async fn apply_next_batch(db: &Db, clock: &Clock) -> anyhow::Result<(usize, 
         .into_iter()
         .map(|target| (target.job_id.clone(), target))
         .collect();
-    // (job, id, payload, target) of each message, then the messages borrowing them.
-    let mut owned: Vec<(String, String, String, &TargetOwner, i64)> = Vec::new();
-    for decoded in &events {
-        let job_id = &decoded.stored.job_id;
-        let Some(target) = targets.get(job_id) else {
-            continue;
-        };
-        owned.push((
-            job_id.clone(),
-            message_id(job_id, decoded.stored.sequence),
-            webhook_payload(job_id, &decoded.event).to_string(),
-            target,
-            decoded.stored.sequence,
-        ));
-    }
+    // Each event of a job with a target, with its message's id and payload.
+    let owned: Vec<(&DecodedEvent, &TargetOwner, String, String)> = events
+        .iter()
+        .filter_map(|decoded| {
+            let job_id = &decoded.stored.job_id;
+            let target = targets.get(job_id)?;
+            let id = message_id(job_id, decoded.stored.sequence);
+            let payload = webhook_payload(job_id, &decoded.event).to_string();
+            Some((decoded, target, id, payload))
+        })
+        .collect();
     let messages: Vec<NewMessage> = owned
         .iter()
-        .map(|(job_id, id, payload, target, sequence)| NewMessage {
+        .map(|(decoded, target, id, payload)| NewMessage {
             id,
-            job_id,
+            job_id: &decoded.stored.job_id,
             organization_id: &target.organization_id,
-            sequence: *sequence,
+            sequence: decoded.stored.sequence,
             payload,
             state: if target.gone {
                 MessageState::Cancelled
