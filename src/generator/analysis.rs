@@ -14,8 +14,11 @@ use super::taxonomy::{Mention, SkillKind, Taxonomy};
 use super::text::{segment, tokens, whole_word_offsets, Emphasis, Unit};
 
 /// Most and fewest skills an assessment is built on (fewer only if the job names fewer).
-pub const MAX_SKILLS: usize = 20;
+pub const MAX_SKILLS: usize = 25;
 pub const MIN_SKILLS: usize = 5;
+/// How many of the chosen skills an assessment always tests; the rest, up to [`MAX_SKILLS`],
+/// only if they fit in its time at the seniority's level of difficulty.
+pub const ALWAYS_TESTED: usize = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Seniority {
@@ -299,6 +302,15 @@ const SOFT_PLACES: usize = 3;
 /// Where a soft skill has to be named to count as asked for.
 const SOFT_ASKED: Emphasis = Emphasis::Duty;
 
+/// How much a skill named only as one choice among others ("Snowflake, BigQuery or Redshift")
+/// counts of what it would if asked for outright.
+const ALTERNATIVE_SHARE: f32 = 0.7;
+
+/// How much a phrase the taxonomy does not know counts of what a known skill named as strongly
+/// would: such phrases are kept, but what the ad names in words the taxonomy knows comes first
+/// (of the extracted phrases on `dev`, few were among what a recruiter expected).
+const EXTRACTED_SHARE: f32 = 0.5;
+
 /// How much more a most asked-for skill weighs than a rarer one named as often.
 const POPULAR_BOOST: f32 = 1.3;
 
@@ -362,6 +374,70 @@ fn add_implied_parents(taxonomy: &Taxonomy, role: Family, candidates: &mut Vec<C
     }
 }
 
+/// How a list of skills is joined: "A, B or C" offers a choice, "A, B and C" asks for each.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Joint {
+    Comma,
+    And,
+    Or,
+}
+
+/// What stands between two skills named next to each other, when it only joins them.
+fn joint(between: &str) -> Option<Joint> {
+    let gap = between.trim().trim_start_matches(',').trim();
+    match gap.to_ascii_lowercase().as_str() {
+        "" if between.contains(',') => Some(Joint::Comma),
+        "/" => Some(Joint::Comma),
+        "or" | "and/or" => Some(Joint::Or),
+        "and" | "&" => Some(Joint::And),
+        _ => None,
+    }
+}
+
+/// The spans (start offsets) of skills named only as one choice among others ("a warehouse
+/// such as Snowflake, BigQuery or Redshift"): every member of a list joined by "or" and never
+/// by "and". Such an ad asks for one of them, so each counts for less unless named elsewhere.
+fn alternatives(text: &str, mentions: &[&Mention]) -> HashSet<usize> {
+    let mut spans: Vec<(usize, usize)> = mentions
+        .iter()
+        .flat_map(|m| m.spans.iter().copied())
+        .collect();
+    spans.sort_unstable_by_key(|&(start, end)| (start, std::cmp::Reverse(end)));
+    // Keep the outermost of nested or overlapping spans.
+    let mut outer: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
+    for span in spans {
+        match outer.last() {
+            Some(&(_, end)) if span.0 < end => {}
+            _ => outer.push(span),
+        }
+    }
+    let mut chosen = HashSet::new();
+    let mut group: Vec<usize> = Vec::new();
+    let mut joints: Vec<Joint> = Vec::new();
+    let mut close = |group: &mut Vec<usize>, joints: &mut Vec<Joint>| {
+        if group.len() > 1 && joints.contains(&Joint::Or) && !joints.contains(&Joint::And) {
+            chosen.extend(group.iter().copied());
+        }
+        group.clear();
+        joints.clear();
+    };
+    for (i, &(start, _)) in outer.iter().enumerate() {
+        let linked = i > 0 && {
+            let previous_end = outer[i - 1].1;
+            text.get(previous_end..start)
+                .and_then(joint)
+                .map(|j| joints.push(j))
+                .is_some()
+        };
+        if !linked {
+            close(&mut group, &mut joints);
+        }
+        group.push(start);
+    }
+    close(&mut group, &mut joints);
+    chosen
+}
+
 /// Whether every word of a skill's name (by stem, function words aside) is among `words`.
 fn uses_the_words_of(name: &str, words: &HashSet<String>) -> bool {
     let stems = tokens(name, 0, name.len());
@@ -396,6 +472,10 @@ pub fn analyze(
         .map(|u| (u.start, u.end))
         .collect();
     let loose = taxonomy.find_loose(job_description, &sentences, &exact);
+    let choices = alternatives(
+        job_description,
+        &exact.iter().chain(&loose).collect::<Vec<_>>(),
+    );
     // Soft skills and aptitudes fill up a short list; office tools count like any other skill.
     let filler = |family: Family, kind: SkillKind| {
         kind == SkillKind::Soft || families.id(family) == "general"
@@ -417,6 +497,14 @@ pub fn analyze(
             continue;
         }
         score *= certainty;
+        let only_a_choice = mention
+            .spans
+            .iter()
+            .filter(|(start, _)| emphasis_at(&units, *start) != Emphasis::Noise)
+            .all(|(start, _)| choices.contains(start));
+        if only_a_choice && !in_title {
+            score *= ALTERNATIVE_SHARE;
+        }
         if in_title {
             score += 4.0;
         }
@@ -518,7 +606,7 @@ pub fn analyze(
                     family: skill_family,
                     category,
                     required: strongest.requires(),
-                    score: score * 0.85,
+                    score: score * EXTRACTED_SHARE,
                 },
             });
         }

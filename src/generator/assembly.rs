@@ -15,7 +15,7 @@ use assessment_domain::{
 };
 use sha2::{Digest, Sha256};
 
-use super::analysis::{Analysis, Seniority};
+use super::analysis::{Analysis, Seniority, ALWAYS_TESTED};
 use super::family::Families;
 use super::taxonomy::Taxonomy;
 
@@ -536,10 +536,19 @@ pub fn assemble(
             Some((skill, index)) => {
                 per_skill[skill].remove(index);
             }
-            // Every skill is down to one slot: make the longest of them a level easier and
-            // shorter, never below what the seniority is mostly tested at; then give up the
-            // coding slots; only then drop the least important skills.
+            // Every skill is down to one slot. Past the first ALWAYS_TESTED skills, drop the
+            // least important one: those are tested only if they fit at the seniority's level.
+            // Then make the longest slot a level easier and shorter, never below what the
+            // seniority is mostly tested at; then give up the coding slots; only then drop the
+            // least important skills.
             None => {
+                let tested = per_skill.iter().filter(|s| !s.is_empty()).count();
+                if tested > ALWAYS_TESTED {
+                    if let Some(slots) = per_skill.iter_mut().rev().find(|s| !s.is_empty()) {
+                        slots.clear();
+                        continue;
+                    }
+                }
                 let longest = per_skill
                     .iter_mut()
                     .flatten()
