@@ -199,9 +199,12 @@ impl Db {
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let options = PgConnectOptions::from_str(url).context("invalid PostgreSQL URL")?;
+            // No ping before each use (sqlx's default): it is a round trip on every query. A
+            // connection the server dropped fails its next query and leaves the pool.
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(30))
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await
                 .context("cannot connect to PostgreSQL")?;
