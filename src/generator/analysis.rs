@@ -753,6 +753,41 @@ mod tests {
     }
 
     #[test]
+    fn a_skill_offered_as_one_choice_among_others_counts_for_less() {
+        let taxonomy = Taxonomy::embedded();
+        let text = "Strong SQL. Experience with a cloud warehouse (Snowflake, BigQuery or \
+                    Redshift). You will use Python, Go and Terraform.";
+        let exact = taxonomy.find(text);
+        let choices = alternatives(text, &exact.iter().collect::<Vec<_>>());
+        let choice = |name: &str| {
+            let at = text.find(name).unwrap();
+            choices.contains(&at)
+        };
+        for name in ["Snowflake", "BigQuery", "Redshift"] {
+            assert!(choice(name), "{name} is one of a choice");
+        }
+        for name in ["SQL", "Python", "Go", "Terraform"] {
+            assert!(!choice(name), "{name} is asked for outright");
+        }
+
+        // Named outright elsewhere, a member of a choice counts in full.
+        let role = "Data Engineer";
+        let offered =
+            "Requirements:\n- Python and SQL\n- A warehouse: Snowflake, BigQuery or Redshift";
+        let used = format!("{offered}\n- You will model our data in Snowflake");
+        let score = |text: &str, name: &str| {
+            analyze(&taxonomy, role, text, &[], None)
+                .skills
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| s.score)
+        };
+        let (before, after) = (score(offered, "Snowflake"), score(&used, "Snowflake"));
+        assert!(after.unwrap() > before.unwrap() / ALTERNATIVE_SHARE * 0.99);
+        assert!(score(&used, "BigQuery").unwrap() < after.unwrap());
+    }
+
+    #[test]
     fn seniority_comes_from_the_title_then_the_years() {
         assert_eq!(seniority("Junior Analyst", ""), Seniority::Junior);
         assert_eq!(seniority("Lead Nurse", ""), Seniority::Senior);
