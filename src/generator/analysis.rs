@@ -422,13 +422,13 @@ fn alternatives(text: &str, mentions: &[&Mention]) -> HashSet<usize> {
         joints.clear();
     };
     for (i, &(start, _)) in outer.iter().enumerate() {
-        let linked = i > 0 && {
-            let previous_end = outer[i - 1].1;
-            text.get(previous_end..start)
-                .and_then(joint)
-                .map(|j| joints.push(j))
-                .is_some()
+        let between = if i > 0 {
+            text.get(outer[i - 1].1..start).and_then(joint)
+        } else {
+            None
         };
+        let linked = between.is_some();
+        joints.extend(between);
         if !linked {
             close(&mut group, &mut joints);
         }
@@ -497,11 +497,10 @@ pub fn analyze(
             continue;
         }
         score *= certainty;
-        let only_a_choice = mention
-            .spans
+        let only_a_choice = emphases
             .iter()
-            .filter(|(start, _)| emphasis_at(&units, *start) != Emphasis::Noise)
-            .all(|(start, _)| choices.contains(start));
+            .filter(|(e, _)| *e != Emphasis::Noise)
+            .all(|(_, start)| choices.contains(start));
         if only_a_choice && !in_title {
             score *= ALTERNATIVE_SHARE;
         }

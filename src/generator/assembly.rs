@@ -542,21 +542,16 @@ pub fn assemble(
             // seniority is mostly tested at; then give up the coding slots; only then drop the
             // least important skills.
             None => {
-                let tested = per_skill.iter().filter(|s| !s.is_empty()).count();
-                if tested > ALWAYS_TESTED {
-                    if let Some(slots) = per_skill.iter_mut().rev().find(|s| !s.is_empty()) {
-                        slots.clear();
-                        continue;
-                    }
-                }
+                let optional_left =
+                    per_skill.iter().filter(|s| !s.is_empty()).count() > ALWAYS_TESTED;
                 let longest = per_skill
                     .iter_mut()
                     .flatten()
-                    .filter(|s| s.difficulty > floor)
+                    .filter(|s| !optional_left && s.difficulty > floor)
                     .max_by_key(|s| (s.seconds(), s.difficulty));
                 match longest {
                     Some(slot) => slot.difficulty = one_easier(slot.difficulty),
-                    _ if !coding.is_empty() => coding.clear(),
+                    _ if !optional_left && !coding.is_empty() => coding.clear(),
                     _ => match per_skill.iter_mut().rev().find(|s| !s.is_empty()) {
                         Some(slots) => slots.clear(),
                         None => break,
