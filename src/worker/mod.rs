@@ -11,7 +11,7 @@ mod job;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
 use crate::clock::Clock;
@@ -77,19 +77,32 @@ impl Worker {
     /// Starts `concurrency` worker loops (none for 0).
     pub fn spawn(self) -> RunningWorkers {
         let worker = Arc::new(self);
+        let (stop, stopping) = watch::channel(false);
         let tasks = (0..worker.config.concurrency)
-            .map(|slot| tokio::spawn(worker.clone().run_slot(slot)))
+            .map(|slot| tokio::spawn(worker.clone().run_slot(slot, stopping.clone())))
             .collect();
-        RunningWorkers { worker, tasks }
+        RunningWorkers {
+            worker,
+            stop,
+            tasks,
+        }
     }
 
-    async fn run_slot(self: Arc<Self>, slot: usize) {
+    /// Claims and runs jobs until `stopping` turns true. A claim in flight is let finish rather
+    /// than cancelled: a cancelled query may still run on the database (SQLite's connection
+    /// thread does not stop mid-statement), and would take a job after the shutdown freed it.
+    async fn run_slot(self: Arc<Self>, slot: usize, mut stopping: watch::Receiver<bool>) {
         let owner = format!("{}/{slot}", self.instance);
-        loop {
+        while !*stopping.borrow() {
             let idle = self.jobs_queued.notified();
             match self.claim(&owner).await {
                 Ok(Some(claim)) => {
-                    self.process(claim).await;
+                    // Whatever the job still has in flight when it is dropped cannot take
+                    // another lease: renewals and the release name this claim's owner.
+                    tokio::select! {
+                        () = self.process(claim) => {}
+                        _ = stopping.wait_for(|stop| *stop) => return,
+                    }
                     continue;
                 }
                 Ok(None) => {}
@@ -97,7 +110,10 @@ impl Worker {
                     tracing::error!(error = format!("{error:#}"), "claiming a job failed")
                 }
             }
-            let _ = tokio::time::timeout(Duration::from_secs(1), idle).await;
+            tokio::select! {
+                _ = tokio::time::timeout(Duration::from_secs(1), idle) => {}
+                _ = stopping.wait_for(|stop| *stop) => return,
+            }
         }
     }
 
@@ -158,19 +174,27 @@ impl Worker {
 /// The worker loops of this process.
 pub struct RunningWorkers {
     worker: Arc<Worker>,
+    stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
+
+/// How long a shutdown waits for claims in flight before it gives up on them.
+const CLAIMS_SETTLE: Duration = Duration::from_secs(10);
 
 impl RunningWorkers {
     /// Stops the loops and gives up their leases, so the interrupted jobs are claimed again at
     /// once (by another instance, or by this one after a restart) instead of after the lease.
     /// A shutdown is not the job's fault: the claim does not count toward its attempts.
     pub async fn shutdown(self) {
-        for task in &self.tasks {
-            task.abort();
-        }
-        for task in self.tasks {
-            let _ = task.await;
+        let _ = self.stop.send(true);
+        let deadline = tokio::time::Instant::now() + CLAIMS_SETTLE;
+        for mut task in self.tasks {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                // A claim stuck that long is given up; a job it takes keeps its lease, which
+                // runs out on its own.
+                tracing::warn!("a worker loop did not stop in time");
+                task.abort();
+            }
         }
         let released = job_queue::release_instance(&self.worker.db, &self.worker.instance).await;
         match released {
