@@ -75,7 +75,12 @@ impl RankedSkill {
         }
     }
 
-    fn known(taxonomy: &Taxonomy, index: usize, required: bool, score: f32) -> RankedSkill {
+    pub(crate) fn known(
+        taxonomy: &Taxonomy,
+        index: usize,
+        required: bool,
+        score: f32,
+    ) -> RankedSkill {
         let skill = taxonomy.skill(index);
         RankedSkill {
             name: skill.name.clone(),
@@ -126,9 +131,7 @@ impl Analysis {
             }
             let candidate = match taxonomy.lookup(name) {
                 Some(index) => {
-                    let in_field = self
-                        .role_family
-                        .is_none_or(|f| families.allows(f, taxonomy.skill(index).family));
+                    let in_field = self.role_family.is_none_or(|f| taxonomy.fits(f, index));
                     if !in_field || self.skills.iter().any(|s| s.known == Some(index)) {
                         continue;
                     }
@@ -574,7 +577,10 @@ pub fn analyze(
         None => Vec::new(),
     };
     if let Some(family) = role_family {
-        candidates.retain(|c| families.allows(family, c.skill.family));
+        candidates.retain(|c| match c.skill.known {
+            Some(known) => taxonomy.fits(family, known),
+            None => families.allows(family, c.skill.family),
+        });
         for phrase in extracted {
             let emphases: Vec<(Emphasis, usize)> = phrase
                 .spans
@@ -829,6 +835,32 @@ mod tests {
             assert!(!programming, "{} in a sales assessment", ranked.name);
         }
         assert!(names(&analysis).contains(&"Cold Calling".to_owned()));
+    }
+
+    #[test]
+    fn a_practice_of_any_field_counts_in_every_family_and_a_foreign_tool_does_not() {
+        let taxonomy = Taxonomy::embedded();
+        let description =
+            "Lead the ward team, own budgeting for the unit and the negotiation with \
+                           suppliers. Patient assessment, medication administration and wound \
+                           care. Some Python scripting would be a plus.";
+        let analysis = analyze(&taxonomy, "Nurse Unit Manager", description, &[], None);
+        let healthcare = taxonomy.families().parse("healthcare").unwrap();
+        assert_eq!(analysis.role_family, Some(healthcare));
+        let chosen = names(&analysis);
+        for practice in ["Budgeting", "Negotiation"] {
+            let index = taxonomy.lookup(practice).unwrap();
+            // Neither belongs to healthcare or a field related to it.
+            assert!(!taxonomy
+                .families()
+                .allows(healthcare, taxonomy.skill(index).family));
+            assert!(taxonomy.fits(healthcare, index));
+            assert!(
+                chosen.contains(&practice.to_owned()),
+                "{practice}: {chosen:?}"
+            );
+        }
+        assert!(!chosen.contains(&"Python".to_owned()), "{chosen:?}");
     }
 
     #[test]

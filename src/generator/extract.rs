@@ -557,6 +557,8 @@ const REJECT: &[&str] = &[
     "insurance",
     "pension",
     "401k",
+    "rrsp",
+    "kiwisaver",
     "lunch",
     "snacks",
     "coffee",

@@ -58,6 +58,8 @@ struct RawSkill {
     /// Spellings matched case-sensitively: in lower case they are ordinary words.
     #[serde(default)]
     exact: Vec<String>,
+    #[serde(default)]
+    any_field: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -82,6 +84,9 @@ pub struct Skill {
     /// Among the most asked-for skills (`data/top_skills.json`): an ad naming it most likely
     /// wants it tested.
     pub popular: bool,
+    /// A practice any field's jobs may ask for (budgeting, negotiation, root cause analysis):
+    /// an ad of any family that names it asks for it, whatever the skill's own family.
+    pub any_field: bool,
 }
 
 /// The most asked-for skills, most asked-for first (`data/top_skills.json`).
@@ -433,6 +438,7 @@ impl Taxonomy {
                 about: skill.about.clone(),
                 aliases: skill.aliases.clone(),
                 popular: false,
+                any_field: skill.any_field,
             });
         }
         for (index, skill) in skills.iter().enumerate() {
@@ -491,6 +497,13 @@ impl Taxonomy {
 
     pub fn skill(&self, index: usize) -> &Skill {
         &self.skills[index]
+    }
+
+    /// Whether a job of the `role` family may ask for the skill `index`: its family is related
+    /// to the role's, or it is a practice of any field.
+    pub fn fits(&self, role: Family, index: usize) -> bool {
+        let skill = &self.skills[index];
+        skill.any_field || self.families.allows(role, skill.family)
     }
 
     /// The skill a name or alias stands for, ignoring case.
