@@ -332,7 +332,6 @@ const IMPLIED_SHARE: (f32, f32) = (0.5, 0.2);
 /// monitoring. The nearest ancestor of each named skill becomes a candidate of its own, scored
 /// from its children, unless it is named already or lies outside the role's field.
 fn add_implied_parents(taxonomy: &Taxonomy, role: Family, candidates: &mut Vec<Candidate>) {
-    let families = taxonomy.families();
     let mut implied: Vec<(usize, Vec<f32>, bool, Option<String>)> = Vec::new();
     for candidate in candidates.iter().filter(|c| !c.general) {
         let Some(parent) = candidate
@@ -345,7 +344,7 @@ fn add_implied_parents(taxonomy: &Taxonomy, role: Family, candidates: &mut Vec<C
         };
         let skill = taxonomy.skill(parent);
         // Only a skill ads ask for by name is worth implying.
-        if !skill.popular || skill.kind == SkillKind::Soft || !families.allows(role, skill.family) {
+        if !skill.popular || skill.kind == SkillKind::Soft || !taxonomy.fits(role, parent) {
             continue;
         }
         if candidates.iter().any(|c| c.skill.known == Some(parent)) {
@@ -631,7 +630,7 @@ pub fn analyze(
             .collect();
         for (rank, &core) in role.core.iter().enumerate() {
             let skill = taxonomy.skill(core);
-            if role_family.is_some_and(|f| !families.allows(f, skill.family)) {
+            if role_family.is_some_and(|f| !taxonomy.fits(f, core)) {
                 continue;
             }
             match candidates.iter_mut().find(|c| c.skill.known == Some(core)) {
@@ -840,10 +839,9 @@ mod tests {
     #[test]
     fn a_practice_of_any_field_counts_in_every_family_and_a_foreign_tool_does_not() {
         let taxonomy = Taxonomy::embedded();
-        let description =
-            "Lead the ward team, own budgeting for the unit and the negotiation with \
-                           suppliers. Patient assessment, medication administration and wound \
-                           care. Some Python scripting would be a plus.";
+        let description = "Lead the ward team, own budgeting for the unit and the negotiation \
+            with suppliers. Patient assessment, medication administration and wound care. Some \
+            Python scripting would be a plus.";
         let analysis = analyze(&taxonomy, "Nurse Unit Manager", description, &[], None);
         let healthcare = taxonomy.families().parse("healthcare").unwrap();
         assert_eq!(analysis.role_family, Some(healthcare));
