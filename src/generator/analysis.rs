@@ -459,7 +459,16 @@ pub fn analyze(
         .map(Seniority::from)
         .unwrap_or_else(|| seniority(job_role, job_description));
     // A known role names its field more surely than the title's words alone.
-    let role = taxonomy.roles().of_title(job_role);
+    // A role named only after the title's head yields to a field the head names itself
+    // ("Conversation Designer – Virtual Assistant" is a designer's job, not an assistant's).
+    let roles = taxonomy.roles();
+    let role = roles.of_title_head(job_role).or_else(|| {
+        families
+            .from_title_head(job_role)
+            .is_none()
+            .then(|| roles.of_title(job_role))
+            .flatten()
+    });
     let title_family = role
         .and_then(|r| r.family)
         .or_else(|| families.from_title(job_role));

@@ -82,10 +82,11 @@ pub fn difficulty_mix(seniority: Seniority) -> &'static [(Difficulty, f32)] {
             (Difficulty::Medium, 0.5),
             (Difficulty::Hard, 0.25),
         ],
+        // Easy only for a skill that has nothing harder.
         Seniority::Senior => &[
-            (Difficulty::Easy, 0.1),
-            (Difficulty::Medium, 0.45),
-            (Difficulty::Hard, 0.45),
+            (Difficulty::Easy, 0.0),
+            (Difficulty::Medium, 0.5),
+            (Difficulty::Hard, 0.5),
         ],
     }
 }

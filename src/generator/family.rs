@@ -150,6 +150,13 @@ impl Families {
             .or_else(|| self.weak_title(&proper))
     }
 
+    /// The family the title's head alone names ("conversation designer" of "Conversation
+    /// Designer – Virtual Assistant").
+    pub fn from_title_head(&self, title: &str) -> Option<Family> {
+        let (_, head) = title_head(title);
+        self.strong_title(&head).or_else(|| self.weak_title(&head))
+    }
+
     fn strong_title(&self, title: &str) -> Option<Family> {
         let mut best: Option<((usize, usize, usize), Family)> = None;
         for (family, info) in self.all() {

@@ -154,6 +154,12 @@ impl Roles {
         self.best(&head).or_else(|| self.best(&proper))
     }
 
+    /// The role the title's head names, if any.
+    pub fn of_title_head(&self, title: &str) -> Option<&Role> {
+        let (_, head) = title_head(title);
+        self.best(&head)
+    }
+
     fn best(&self, title: &str) -> Option<&Role> {
         let phrases = self.phrases.as_ref()?;
         let mut best: Option<((usize, usize, usize), &Role)> = None;
