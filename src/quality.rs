@@ -487,12 +487,6 @@ mod tests {
                 };
                 let (hard, easy) = (count(Difficulty::Hard), count(Difficulty::Easy));
                 if hard <= easy {
-                    for q in assessment.questions() {
-                        eprintln!(
-                            "DBG {seed} {} {:?} {:?} {}",
-                            q.skill, q.difficulty, q.kind, q.id
-                        );
-                    }
                     failed.push(format!("{seed}: {hard} hard, {easy} easy"));
                 }
                 checked += 1;
@@ -573,12 +567,31 @@ mod tests {
             let seconds: u32 = assessment.questions().map(|q| q.duration_seconds).sum();
             let tested = assessment.skills.len().min(firm);
             assert_eq!(assessment.skills[..tested], chosen[..tested], "{}", job.id);
-            assert!(
-                tested == firm || seconds + 240 > assembly::DEFAULT_MAX_MINUTES * 60,
-                "{}: {} of the first {firm} skills tested in {seconds} s",
-                job.id,
-                tested
-            );
+            // A firm skill goes only once every skill is down to one question and the coding
+            // section is gone, and only when no open question at the floor (300 s) would fit.
+            if tested < firm {
+                let one_each = assessment.sections.iter().all(|section| {
+                    section.skills.iter().all(|skill| {
+                        section
+                            .questions
+                            .iter()
+                            .filter(|q| &q.skill == skill)
+                            .count()
+                            == 1
+                    })
+                });
+                assert!(
+                    one_each
+                        && !assessment
+                            .sections
+                            .iter()
+                            .any(|s| s.name == assembly::CODING_SECTION)
+                        && seconds + 300 > assembly::DEFAULT_MAX_MINUTES * 60,
+                    "{}: {} of the first {firm} skills tested in {seconds} s",
+                    job.id,
+                    tested
+                );
+            }
             let mut rest = chosen[tested..].iter();
             for skill in &assessment.skills[tested..] {
                 assert!(
@@ -598,9 +611,9 @@ mod tests {
 
     /// The floor holds what the engine reaches today (recall, wrong-field skills, short
     /// answers to long requirement lists), so a change that loses ground fails here. The four
-    /// wrong-field skills on dev are one description's (dev-405, a garden centre's stock
-    /// controller, read as an inventory role of operations and so given its purchasing and
-    /// variance skills where the recruiter filed it under retail). The
+    /// wrong-field skills dev allows are, today, one description's (dev-405, a garden centre's
+    /// stock controller, read as an inventory role of operations and so given its purchasing
+    /// and variance skills where the recruiter filed it under retail). The
     /// issue's targets on `test` (recall 0.9, no wrong-field skill, no thin answer) are above
     /// it; the README keeps both.
     #[test]

@@ -25,7 +25,7 @@ pub const MAX_SECTIONS: usize = 6;
 pub const DEFAULT_MAX_MINUTES: u32 = 75;
 /// Fewest questions trimming for length may leave.
 const MIN_QUESTIONS: usize = 5;
-const CODING_SECTION: &str = "Coding";
+pub const CODING_SECTION: &str = "Coding";
 
 /// Where a candidate question comes from. Model-written questions (asked for because the
 /// library is thin) come first, then the skill's own library questions, then scenario
@@ -82,7 +82,7 @@ pub fn difficulty_mix(seniority: Seniority) -> &'static [(Difficulty, f32)] {
             (Difficulty::Medium, 0.5),
             (Difficulty::Hard, 0.25),
         ],
-        // Easy only for a skill that has nothing harder.
+        // Easy only for a skill that has nothing harder (see `Mixer::next`).
         Seniority::Senior => &[
             (Difficulty::Easy, 0.0),
             (Difficulty::Medium, 0.5),
@@ -320,8 +320,10 @@ impl Mixer {
         let total = self.have.iter().sum::<usize>() + 1;
         let behind = |i: usize| self.mix[i].1 * total as f32 - self.have[i] as f32;
         let offered = |i: &usize| levels.is_empty() || levels.contains(&self.mix[*i].0);
+        // A level of no share (a senior's easy) only for a skill offering nothing else.
+        let positive = (0..self.mix.len()).any(|i| offered(&i) && self.mix[i].1 > 0.0);
         let level = (0..self.mix.len())
-            .filter(offered)
+            .filter(|i| offered(i) && (!positive || self.mix[*i].1 > 0.0))
             .max_by(|&a, &b| behind(a).total_cmp(&behind(b)).then(a.cmp(&b)))
             .unwrap_or(0);
         self.have[level] += 1;

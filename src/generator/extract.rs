@@ -2070,8 +2070,10 @@ pub fn extract(
             "licen",
             "accredit",
             "member",
-            "registration",
-            "registered",
+            "professional registration",
+            "eligible for registration",
+            "registered with",
+            "registered as",
             "chartered",
         ]
         .iter()

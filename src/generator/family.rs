@@ -150,11 +150,12 @@ impl Families {
             .or_else(|| self.weak_title(&proper))
     }
 
-    /// The family the title's head alone names ("conversation designer" of "Conversation
-    /// Designer – Virtual Assistant").
+    /// The family the title's head alone names by one of its job titles ("conversation
+    /// designer" of "Conversation Designer – Virtual Assistant"); a generic word such as
+    /// "engineer" or "manager" does not count.
     pub fn from_title_head(&self, title: &str) -> Option<Family> {
         let (_, head) = title_head(title);
-        self.strong_title(&head).or_else(|| self.weak_title(&head))
+        self.strong_title(&head)
     }
 
     fn strong_title(&self, title: &str) -> Option<Family> {
