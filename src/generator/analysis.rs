@@ -462,13 +462,11 @@ pub fn analyze(
     // A role named only after the title's head yields to a field the head names itself
     // ("Conversation Designer – Virtual Assistant" is a designer's job, not an assistant's).
     let roles = taxonomy.roles();
-    let role = roles.of_title_head(job_role).or_else(|| {
-        families
-            .from_title_head(job_role)
-            .is_none()
-            .then(|| roles.of_title(job_role))
-            .flatten()
-    });
+    let role = match roles.of_title_head(job_role) {
+        None if families.from_title_head(job_role).is_some() => None,
+        None => roles.of_title(job_role),
+        head => head,
+    };
     let title_family = role
         .and_then(|r| r.family)
         .or_else(|| families.from_title(job_role));
