@@ -396,6 +396,125 @@ impl Draw<'_> {
     }
 }
 
+/// The slots an assessment will ask, ready to be drawn.
+struct Plan<'a> {
+    skills: &'a [super::analysis::RankedSkill],
+    found: &'a [Found],
+    per_skill: &'a [Vec<Slot>],
+    coding: &'a [Slot],
+    cap_seconds: u32,
+}
+
+/// The questions of one draw: the coding ones, and each skill's others.
+type Drawn = (Vec<Question>, Vec<Vec<Question>>);
+
+/// Seeds the draw that decides the blueprint every job of a description shares.
+const BLUEPRINT_SEED: &str = "blueprint";
+/// Draws tried for a job before it takes the blueprint's own.
+const DRAW_ATTEMPTS: usize = 8;
+
+/// What two jobs of one description must share: each skill's question times, and the coding
+/// questions' skills and times.
+fn shape((coding, drawn): &Drawn) -> (Vec<(&str, u32)>, Vec<Vec<u32>>) {
+    let coding = coding
+        .iter()
+        .map(|q| (q.skill.as_str(), q.duration_seconds))
+        .collect();
+    let drawn = drawn
+        .iter()
+        .map(|questions| {
+            let mut times: Vec<u32> = questions.iter().map(|q| q.duration_seconds).collect();
+            times.sort_unstable();
+            times
+        })
+        .collect();
+    (coding, drawn)
+}
+
+impl Plan<'_> {
+    fn draw(&self, drawer: &Draw<'_>) -> Drawn {
+        let skills = self.skills;
+        let floor = drawer.floor;
+        let mut used: HashSet<String> = HashSet::new();
+        let mut drawn: Vec<Vec<Question>> = vec![Vec::new(); skills.len()];
+        let mut coding_questions: Vec<Question> = Vec::new();
+        let fill = |slot: &Slot, used: &mut HashSet<String>| -> Option<Question> {
+            let skill = &self.skills[slot.skill];
+            let chosen =
+                drawer.pick(slot, &skill.name, &self.found[slot.skill].candidates, used)?;
+            used.insert(chosen.question.id.clone());
+            let mut question = chosen.question.clone();
+            question.skill = skill.name.clone();
+            question.duration_seconds = slot.seconds();
+            Some(question)
+        };
+        for slot in self.coding {
+            if let Some(question) = fill(slot, &mut used) {
+                coding_questions.push(question);
+            }
+        }
+        // The other class of question, for a slot whose own class has nothing left at its level.
+        let other_class = |slot: &Slot| -> Option<Slot> {
+            let class = match slot.class {
+                Class::Objective => Class::Open,
+                Class::Open => Class::Objective,
+                Class::Coding => return None,
+            };
+            Some(Slot { class, ..*slot })
+        };
+        // Switching a slot's class changes its time: only within the length.
+        let mut planned: u32 = self
+            .per_skill
+            .iter()
+            .flatten()
+            .chain(self.coding)
+            .map(Slot::seconds)
+            .sum();
+        for slots in self.per_skill {
+            for slot in slots {
+                let mut question = fill(slot, &mut used);
+                // Below the seniority's floor only when no question of the other class is at it
+                // (siblings may have taken their shared parent's harder questions).
+                if let (Some(drawn_one), Some(instead)) = (&question, other_class(slot)) {
+                    let fits = planned - slot.seconds() + instead.seconds() <= self.cap_seconds;
+                    if drawn_one.difficulty < floor && slot.difficulty >= floor && fits {
+                        let mut trial = used.clone();
+                        trial.remove(&drawn_one.id);
+                        if let Some(better) =
+                            fill(&instead, &mut trial).filter(|q| q.difficulty >= floor)
+                        {
+                            used = trial;
+                            planned = planned - slot.seconds() + instead.seconds();
+                            question = Some(better);
+                        }
+                    }
+                }
+                if let Some(question) = question {
+                    drawn[slot.skill].push(question);
+                }
+            }
+            // A skill whose kind of question ran out (its parent's objective questions all taken
+            // by its siblings) is asked one of the other kind rather than nothing.
+            if let Some(first) = slots.first().filter(|s| drawn[s.skill].is_empty()) {
+                let Some(instead) = other_class(first) else {
+                    continue;
+                };
+                if planned + instead.seconds() > self.cap_seconds {
+                    continue;
+                }
+                if let Some(question) = fill(&instead, &mut used) {
+                    planned += instead.seconds();
+                    drawn[first.skill].push(question);
+                }
+            }
+        }
+        for questions in &mut drawn {
+            questions.sort_by_key(|q| (q.difficulty, q.kind == QuestionType::Subjective));
+        }
+        (coding_questions, drawn)
+    }
+}
+
 pub fn assemble(
     taxonomy: &Taxonomy,
     request: &Request<'_>,
@@ -564,88 +683,36 @@ pub fn assemble(
         }
     }
 
-    // The draw.
-    let mut used: HashSet<String> = HashSet::new();
-    let mut drawn: Vec<Vec<Question>> = vec![Vec::new(); skills.len()];
-    let mut coding_questions: Vec<Question> = Vec::new();
-    let drawer = Draw {
-        seed: request.seed,
-        allowed_types: &type_allowed,
-        allowed_levels: &allowed_levels,
-        floor,
-        language: options.language.as_deref(),
-    };
-    let fill = |slot: &Slot, used: &mut HashSet<String>| -> Option<Question> {
-        let skill = &skills[slot.skill];
-        let chosen = drawer.pick(slot, &skill.name, &found[slot.skill].candidates, used)?;
-        used.insert(chosen.question.id.clone());
-        let mut question = chosen.question.clone();
-        question.skill = skill.name.clone();
-        question.duration_seconds = slot.seconds();
-        Some(question)
-    };
-    for slot in &coding {
-        if let Some(question) = fill(slot, &mut used) {
-            coding_questions.push(question);
-        }
-    }
-    // The other class of question, for a slot whose own class has nothing left at its level.
-    let other_class = |slot: &Slot| -> Option<Slot> {
-        let class = match slot.class {
-            Class::Objective => Class::Open,
-            Class::Open => Class::Objective,
-            Class::Coding => return None,
+    // The draw. Which class a slot ends up asking (and so its time) can depend on the draw:
+    // a skill whose questions at its level its siblings took is asked one of the other class.
+    // Two jobs of one description still share one blueprint: the job's own draw is kept when
+    // its shape is that of a draw under a fixed seed, else the first of a few variations of the
+    // job's seed that is, else the fixed draw itself.
+    let draw = |seed: &str| {
+        let drawer = Draw {
+            seed,
+            allowed_types: &type_allowed,
+            allowed_levels: &allowed_levels,
+            floor,
+            language: options.language.as_deref(),
         };
-        Some(Slot { class, ..*slot })
+        let plan = Plan {
+            skills,
+            found,
+            per_skill: &per_skill,
+            coding: &coding,
+            cap_seconds,
+        };
+        plan.draw(&drawer)
     };
-    // Switching a slot's class changes its time: only within the length.
-    let mut planned: u32 = per_skill
-        .iter()
-        .flatten()
-        .chain(&coding)
-        .map(Slot::seconds)
-        .sum();
-    for slots in &per_skill {
-        for slot in slots {
-            let mut question = fill(slot, &mut used);
-            // Below the seniority's floor only when no question of the other class is at it
-            // (siblings may have taken their shared parent's harder questions).
-            if let (Some(drawn_one), Some(instead)) = (&question, other_class(slot)) {
-                let fits = planned - slot.seconds() + instead.seconds() <= cap_seconds;
-                if drawn_one.difficulty < floor && slot.difficulty >= floor && fits {
-                    let mut trial = used.clone();
-                    trial.remove(&drawn_one.id);
-                    if let Some(better) =
-                        fill(&instead, &mut trial).filter(|q| q.difficulty >= floor)
-                    {
-                        used = trial;
-                        planned = planned - slot.seconds() + instead.seconds();
-                        question = Some(better);
-                    }
-                }
-            }
-            if let Some(question) = question {
-                drawn[slot.skill].push(question);
-            }
-        }
-        // A skill whose kind of question ran out (its parent's objective questions all taken
-        // by its siblings) is asked one of the other kind rather than nothing.
-        if let Some(first) = slots.first().filter(|s| drawn[s.skill].is_empty()) {
-            let Some(instead) = other_class(first) else {
-                continue;
-            };
-            if planned + instead.seconds() > cap_seconds {
-                continue;
-            }
-            if let Some(question) = fill(&instead, &mut used) {
-                planned += instead.seconds();
-                drawn[first.skill].push(question);
-            }
-        }
-    }
-    for questions in &mut drawn {
-        questions.sort_by_key(|q| (q.difficulty, q.kind == QuestionType::Subjective));
-    }
+    let reference = draw(BLUEPRINT_SEED);
+    let (coding_questions, drawn) = (0..DRAW_ATTEMPTS)
+        .map(|attempt| match attempt {
+            0 => draw(request.seed),
+            n => draw(&format!("{}#{n}", request.seed)),
+        })
+        .find(|questions| shape(questions) == shape(&reference))
+        .unwrap_or(reference);
 
     // Sections by category, in the order of the skills' importance.
     let mut categories: Vec<String> = Vec::new();

@@ -253,6 +253,77 @@ mod tests {
         assert!(assessment.questions().count() > 0);
     }
 
+    /// A section's name, skills, and questions by skill and length.
+    type SectionPlan = (String, Vec<String>, Vec<(String, u32)>);
+
+    /// What two jobs of one description share: the skills, the sections, and each section's
+    /// questions by skill and length.
+    fn blueprint(assessment: &Assessment) -> Vec<SectionPlan> {
+        assessment
+            .sections
+            .iter()
+            .map(|s| {
+                let mut slots: Vec<(String, u32)> = s
+                    .questions
+                    .iter()
+                    .map(|q| (q.skill.clone(), q.duration_seconds))
+                    .collect();
+                slots.sort();
+                (s.name.clone(), s.skills.clone(), slots)
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_seed_changes_the_questions_but_never_the_blueprint() {
+        let engine = Engine::embedded().unwrap();
+        let jobs = [
+            (
+                "Senior Python Developer",
+                "We are looking for a Senior Python Developer with 5+ years of experience in \
+                 Django, Flask, and FastAPI. The candidate should have strong knowledge of \
+                 databases, REST APIs, and cloud technologies. Experience with Docker, \
+                 Kubernetes, and CI/CD pipelines is preferred.",
+            ),
+            (
+                "Senior Android Engineer",
+                "Kotlin, Jetpack Compose, Room, Coroutines and Flow, Retrofit, Dagger/Hilt, \
+                 MVVM and clean architecture; Gradle, Firebase, Play Store releases.",
+            ),
+            (
+                "Network Engineer",
+                "BGP, OSPF, VLANs, Cisco and Juniper switching, Palo Alto firewalls, \
+                 site-to-site VPN, Wireshark, Python for network automation.",
+            ),
+            (
+                "Junior Accountant",
+                "Accounts payable and receivable, bank reconciliations, month-end close, \
+                 VAT returns, Excel (VLOOKUP, pivot tables), Xero or Sage.",
+            ),
+        ];
+        for (role, description) in jobs {
+            let job = request(role, description);
+            let mut first = None;
+            let mut varied = false;
+            for _ in 0..100 {
+                let seed = uuid::Uuid::new_v4().to_string();
+                let assessment = generate(&engine, None, &seed, &job, &Recorded::default())
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let ids: Vec<String> = assessment.questions().map(|q| q.id.clone()).collect();
+                match &first {
+                    None => first = Some((blueprint(&assessment), ids)),
+                    Some((plan, first_ids)) => {
+                        assert_eq!(&blueprint(&assessment), plan, "{role}, seed {seed}");
+                        varied |= &ids != first_ids;
+                    }
+                }
+            }
+            assert!(varied, "{role}: every seed drew the same questions");
+        }
+    }
+
     #[tokio::test]
     async fn a_job_naming_no_skill_fails_after_the_analysis_with_a_reason() {
         let engine = Engine::embedded().unwrap();
