@@ -439,7 +439,7 @@ impl Plan<'_> {
         let mut drawn: Vec<Vec<Question>> = vec![Vec::new(); skills.len()];
         let mut coding_questions: Vec<Question> = Vec::new();
         let fill = |slot: &Slot, used: &mut HashSet<String>| -> Option<Question> {
-            let skill = &self.skills[slot.skill];
+            let skill = &skills[slot.skill];
             let chosen =
                 drawer.pick(slot, &skill.name, &self.found[slot.skill].candidates, used)?;
             used.insert(chosen.question.id.clone());
@@ -706,13 +706,14 @@ pub fn assemble(
         plan.draw(&drawer)
     };
     let reference = draw(BLUEPRINT_SEED);
-    let (coding_questions, drawn) = (0..DRAW_ATTEMPTS)
+    let blueprint = shape(&reference);
+    let matching = (0..DRAW_ATTEMPTS)
         .map(|attempt| match attempt {
             0 => draw(request.seed),
             n => draw(&format!("{}#{n}", request.seed)),
         })
-        .find(|questions| shape(questions) == shape(&reference))
-        .unwrap_or(reference);
+        .find(|questions| shape(questions) == blueprint);
+    let (coding_questions, drawn) = matching.unwrap_or(reference);
 
     // Sections by category, in the order of the skills' importance.
     let mut categories: Vec<String> = Vec::new();

@@ -343,7 +343,6 @@ const REJECT: &[&str] = &[
     "hons",
     "nzde",
     "ctc",
-    "ppe",
     "ba",
     "bs",
     "ms",
