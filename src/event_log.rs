@@ -9,6 +9,7 @@ use assessment_projections::Recorded;
 use cqrs_es::persist::{EventUpcaster, SerializedEvent};
 use cqrs_es::Aggregate;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 pub use crate::store::event_log::{
@@ -31,7 +32,7 @@ impl StoredEvent {
             self.sequence,
             &self.event_type,
             &self.event_version,
-            &self.payload,
+            Payload::Stored(&self.payload),
         )
         .map_err(|error| anyhow::anyhow!("event {} {error}", self.position))
     }
@@ -45,10 +46,16 @@ impl ExportedEvent {
             self.sequence,
             &self.event_type,
             &self.event_version,
-            &self.payload,
+            Payload::Parsed(&self.payload),
         )
         .map_err(|error| anyhow::anyhow!("event {} {error}", self.position))
     }
+}
+
+/// An event's payload: the stored JSON text, or a document already parsed.
+enum Payload<'a> {
+    Stored(&'a RawValue),
+    Parsed(&'a Value),
 }
 
 fn decode(
@@ -56,7 +63,7 @@ fn decode(
     sequence: i64,
     event_type: &str,
     event_version: &str,
-    payload: &Value,
+    payload: Payload<'_>,
 ) -> anyhow::Result<TaskExecutionEvent> {
     let unreadable = |error: serde_json::Error| {
         anyhow::anyhow!("({event_type} v{event_version}) cannot be read: {error}")
@@ -65,17 +72,25 @@ fn decode(
         .iter()
         .any(|upcaster| upcaster.can_upcast(event_type, event_version));
     if !upcast {
-        // Current events are read in place: the payload (a whole assessment, for `Completed`)
-        // is not copied.
-        return TaskExecutionEvent::deserialize(payload).map_err(unreadable);
+        // Current events are read straight from their text (or in place): the payload, a
+        // whole assessment for `Completed`, is not built as a tree first.
+        return match payload {
+            Payload::Stored(text) => serde_json::from_str(text.get()),
+            Payload::Parsed(value) => TaskExecutionEvent::deserialize(value),
+        }
+        .map_err(unreadable);
     }
+    let payload = match payload {
+        Payload::Stored(text) => serde_json::from_str(text.get()).map_err(unreadable)?,
+        Payload::Parsed(value) => value.clone(),
+    };
     let mut serialized = SerializedEvent::new(
         job_id.to_owned(),
         sequence as usize,
         TaskExecution::TYPE.to_owned(),
         event_type.to_owned(),
         event_version.to_owned(),
-        payload.clone(),
+        payload,
         Value::Null,
     );
     for upcaster in UPCASTERS.iter() {

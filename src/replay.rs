@@ -1,7 +1,7 @@
 //! `replay`: folds the whole log again with the same code as the live subscription, and either
 //! swaps the result in (`replay`) or compares it with the stored read models (`--verify`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt::Debug;
 use std::process::ExitCode;
 
@@ -11,11 +11,106 @@ use crate::read_models::{self, ReadModelChanges};
 use crate::store::Db;
 use crate::store::{self, checkpoints, Tx};
 
-const PAGE: i64 = 1_000;
 /// How long a one-shot replay waits for in-flight transactions to finish.
 const HORIZON_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
-fn differences<V: PartialEq + Debug>(
+/// Jobs folded per batch: memory stays bounded by a batch's events however long the log.
+const JOBS_PER_BATCH: i64 = 500;
+
+/// The log folded a batch of jobs at a time, each job's events up to `end` in its own order
+/// (a job's status and assessment depend on its own events only).
+struct JobBatches {
+    end: Cursor,
+    after: String,
+    /// Events folded so far.
+    applied: usize,
+}
+
+impl JobBatches {
+    fn new(end: Cursor) -> Self {
+        Self {
+            end,
+            after: String::new(),
+            applied: 0,
+        }
+    }
+
+    /// The read models of the next batch of jobs, folded afresh; `None` after the last.
+    async fn next(&mut self, tx: &mut Tx) -> anyhow::Result<Option<ReadModelChanges>> {
+        let jobs = store::event_log::job_ids(tx, &self.after, self.end, JOBS_PER_BATCH).await?;
+        let Some(last) = jobs.last() else {
+            return Ok(None);
+        };
+        self.after = last.clone();
+        let mut changes = ReadModelChanges::default();
+        for stored in store::event_log::jobs_events(tx, &jobs, self.end).await? {
+            changes.apply(&DecodedEvent::decode(stored)?);
+            self.applied += 1;
+        }
+        Ok(Some(changes))
+    }
+}
+
+/// Compares the stored read models with a rebuild; every difference is one line (or block).
+/// Runs in one transaction holding the read-model checkpoint, so the live subscription cannot
+/// move the views while they are compared. The rebuild is compared a batch of jobs at a time.
+pub async fn verify(db: &Db) -> anyhow::Result<Vec<String>> {
+    event_log::wait_until_readable(db, HORIZON_WAIT).await?;
+    let mut tx = db.begin_write().await?;
+    let until = checkpoints::lock(&mut tx, READ_MODELS).await?;
+    let mut batches = JobBatches::new(until);
+    let (mut status_differences, mut assessment_differences) = (Vec::new(), Vec::new());
+    let (mut rebuilt_jobs, mut rebuilt_assessments) = (HashSet::new(), HashSet::new());
+    while let Some(rebuilt) = batches.next(&mut tx).await? {
+        let (statuses, assessments) = compare_with_stored(&mut tx, &rebuilt).await?;
+        status_differences.extend(statuses);
+        assessment_differences.extend(assessments);
+        rebuilt_jobs.extend(rebuilt.statuses.into_keys());
+        rebuilt_assessments.extend(rebuilt.assessments.into_keys());
+    }
+    let (stored_jobs, stored_assessments) = store::views::ids(&mut tx).await?;
+    tx.rollback().await?;
+    let mut found = status_differences;
+    found.extend(assessment_differences);
+    found.extend(not_in_the_log("task execution", stored_jobs, &rebuilt_jobs));
+    found.extend(not_in_the_log(
+        "assessment",
+        stored_assessments,
+        &rebuilt_assessments,
+    ));
+    Ok(found)
+}
+
+/// How the stored views of a batch's jobs differ from their rebuild: (statuses,
+/// assessments).
+async fn compare_with_stored(
+    tx: &mut Tx,
+    rebuilt: &ReadModelChanges,
+) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let jobs: Vec<&str> = rebuilt.statuses.keys().map(String::as_str).collect();
+    let stored: BTreeMap<String, _> = read_models::load_statuses(tx, &jobs)
+        .await?
+        .into_iter()
+        .map(|status| (status.view.id.clone(), status))
+        .collect();
+    let statuses = missing_or_different("task execution", &stored, &rebuilt.statuses);
+    let ids: Vec<&str> = rebuilt.assessments.keys().map(String::as_str).collect();
+    let stored: BTreeMap<String, _> = store::views::assessments_in(tx, &ids)
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok((
+                row.assessment_id.clone(),
+                read_models::assessment_from_row(row)?,
+            ))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let assessments = missing_or_different("assessment", &stored, &rebuilt.assessments);
+    Ok((statuses, assessments))
+}
+
+/// The rebuilt views the store lacks or holds otherwise.
+fn missing_or_different<V: PartialEq + Debug>(
     kind: &str,
     stored: &BTreeMap<String, V>,
     rebuilt: &BTreeMap<String, V>,
@@ -30,78 +125,53 @@ fn differences<V: PartialEq + Debug>(
             Some(_) => {}
         }
     }
-    for id in stored.keys().filter(|id| !rebuilt.contains_key(*id)) {
-        found.push(format!("{kind} {id}: in the read model but not in the log"));
-    }
     found
 }
 
-/// Compares the stored read models with a rebuild; every difference is one line (or block).
-/// Runs in one transaction holding the read-model checkpoint, so the live subscription cannot
-/// move the views while they are compared.
-pub async fn verify(db: &Db) -> anyhow::Result<Vec<String>> {
-    event_log::wait_until_readable(db, HORIZON_WAIT).await?;
-    let mut tx = db.begin_write().await?;
-    let until = checkpoints::lock(&mut tx, READ_MODELS).await?;
-    let rebuilt = fold_log(&mut tx, Some(until)).await?.0;
-    let (statuses, assessments) = read_models::all_views_in(&mut tx).await?;
-    tx.rollback().await?;
-    let mut found = differences("task execution", &statuses, &rebuilt.statuses);
-    found.extend(differences(
-        "assessment",
-        &assessments,
-        &rebuilt.assessments,
-    ));
-    Ok(found)
-}
-
-/// Folds the log from the start (up to `until`, if given) into fresh read models; also returns
-/// the cursor of the last event folded.
-async fn fold_log(
-    tx: &mut Tx,
-    until: Option<Cursor>,
-) -> anyhow::Result<(ReadModelChanges, Cursor, usize)> {
-    let mut changes = ReadModelChanges::default();
-    let mut cursor = Cursor::default();
-    let mut applied = 0;
-    loop {
-        let page = store::event_log::read_after(tx, cursor, PAGE).await?;
-        let Some(last) = page.last().map(|e| e.cursor()) else {
-            return Ok((changes, cursor, applied));
-        };
-        for stored in page {
-            if until.is_some_and(|until| stored.cursor() > until) {
-                return Ok((changes, cursor, applied));
-            }
-            cursor = stored.cursor();
-            changes.apply(&DecodedEvent::decode(stored)?);
-            applied += 1;
-        }
-        cursor = cursor.max(last);
-    }
+/// The stored views no rebuild produced, in id order.
+fn not_in_the_log(kind: &str, mut stored: Vec<String>, rebuilt: &HashSet<String>) -> Vec<String> {
+    stored.sort_unstable();
+    stored
+        .into_iter()
+        .filter(|id| !rebuilt.contains(id))
+        .map(|id| format!("{kind} {id}: in the read model but not in the log"))
+        .collect()
 }
 
 /// Rebuilds the live read models from the whole log and swaps them in, in one transaction
 /// that holds the read-model subscription's checkpoint: safe while the service runs (readers
 /// see the old views until the commit, the live subscription waits and goes on from the end).
-pub async fn rebuild_in_place(db: &Db) -> anyhow::Result<usize> {
+/// The views are written a batch of jobs at a time, and each batch is read back and compared
+/// with what was folded (as `--verify` would, without folding the log a second time). Returns
+/// the events folded and the differences found.
+pub async fn rebuild_in_place(db: &Db) -> anyhow::Result<(usize, Vec<String>)> {
     event_log::wait_until_readable(db, HORIZON_WAIT).await?;
     let mut tx = db.begin_write().await?;
     checkpoints::lock(&mut tx, READ_MODELS).await?;
-    let (changes, cursor, applied) = fold_log(&mut tx, None).await?;
+    let end = store::event_log::last_readable(&mut tx).await?;
     store::views::clear(&mut tx).await?;
-    read_models::save_changes(&mut tx, &changes).await?;
-    checkpoints::save(&mut tx, READ_MODELS, cursor).await?;
+    let mut batches = JobBatches::new(end);
+    let (mut status_differences, mut assessment_differences) = (Vec::new(), Vec::new());
+    while let Some(changes) = batches.next(&mut tx).await? {
+        read_models::save_changes(&mut tx, &changes).await?;
+        let (statuses, assessments) = compare_with_stored(&mut tx, &changes).await?;
+        status_differences.extend(statuses);
+        assessment_differences.extend(assessments);
+    }
+    checkpoints::save(&mut tx, READ_MODELS, end).await?;
     tx.commit().await?;
-    Ok(applied)
+    status_differences.extend(assessment_differences);
+    Ok((batches.applied, status_differences))
 }
 
 pub async fn run(db: &Db, verify_only: bool) -> anyhow::Result<ExitCode> {
-    if !verify_only {
-        let applied = rebuild_in_place(db).await?;
+    let found = if verify_only {
+        verify(db).await?
+    } else {
+        let (applied, found) = rebuild_in_place(db).await?;
         println!("read models rebuilt from {applied} events");
-    }
-    let found = verify(db).await?;
+        found
+    };
     if found.is_empty() {
         println!("read models match the event log");
         Ok(ExitCode::SUCCESS)

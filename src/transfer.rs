@@ -14,19 +14,21 @@ const PAGE: i64 = 1_000;
 
 pub use crate::store::event_log::ExportedEvent;
 
-impl From<StoredEvent> for ExportedEvent {
-    fn from(stored: StoredEvent) -> Self {
-        Self {
+impl TryFrom<StoredEvent> for ExportedEvent {
+    type Error = serde_json::Error;
+
+    fn try_from(stored: StoredEvent) -> Result<Self, Self::Error> {
+        Ok(Self {
             position: stored.position,
             aggregate_type: "TaskExecution".to_owned(),
             aggregate_id: stored.job_id,
             sequence: stored.sequence,
             event_type: stored.event_type,
             event_version: stored.event_version,
-            payload: stored.payload,
+            payload: serde_json::from_str(stored.payload.get())?,
             metadata: stored.metadata,
             recorded_at: stored.recorded_at,
-        }
+        })
     }
 }
 
@@ -36,7 +38,7 @@ pub async fn export(db: &Db, job: Option<&str>, out: &mut impl Write) -> anyhow:
     if let Some(job_id) = job {
         // Exported as stored: an export never depends on the events being readable.
         for stored in store::event_log::job_events(db, job_id).await? {
-            serde_json::to_writer(&mut *out, &ExportedEvent::from(stored))?;
+            serde_json::to_writer(&mut *out, &ExportedEvent::try_from(stored)?)?;
             out.write_all(b"\n")?;
             written += 1;
         }
@@ -52,7 +54,7 @@ pub async fn export(db: &Db, job: Option<&str>, out: &mut impl Write) -> anyhow:
             return Ok(written);
         };
         for stored in page {
-            serde_json::to_writer(&mut *out, &ExportedEvent::from(stored))?;
+            serde_json::to_writer(&mut *out, &ExportedEvent::try_from(stored)?)?;
             out.write_all(b"\n")?;
             written += 1;
         }

@@ -10,6 +10,7 @@
 use assessment_domain::TaskExecution;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
+use serde_json::value::RawValue;
 use serde_json::Value;
 use sqlx::{Postgres, QueryBuilder, Sqlite};
 
@@ -28,7 +29,10 @@ pub struct StoredEvent {
     pub sequence: i64,
     pub event_type: String,
     pub event_version: String,
-    pub payload: Value,
+    /// The payload's JSON text as stored, decoded only by whoever needs the event: a
+    /// `serde_json::Value` tree of a whole assessment costs more to build than to read.
+    #[sqlx(json)]
+    pub payload: Box<RawValue>,
     pub metadata: Value,
     #[sqlx(try_from = "StoredTime")]
     pub recorded_at: DateTime<Utc>,
@@ -131,7 +135,10 @@ pub async fn read_matching(
                     query.push_bind(after.position);
                     query.push(")");
                 },
-                " ORDER BY txid, position LIMIT "
+                // The table's columns, not the output's `txid` (a bigint made from the xid8):
+                // ordered by that, no index serves the order, and every read sorted the
+                // whole log after the cursor.
+                " ORDER BY events.txid, events.position LIMIT "
             )
         }
         Tx::Sqlite(conn) => read!(
@@ -148,6 +155,91 @@ pub async fn read_matching(
 /// Up to `limit` events after `after`, in commit order.
 pub async fn read_after(tx: &mut Tx, after: Cursor, limit: i64) -> sqlx::Result<Vec<StoredEvent>> {
     read_matching(tx, after, limit, &LogFilter::default()).await
+}
+
+/// The condition "at or before `end` in commit order" (`end`'s fields are integers, written
+/// into the SQL as such).
+fn at_or_before(tx: &Tx, end: Cursor) -> String {
+    match tx {
+        Tx::Postgres(_) => format!(
+            "(txid, position) <= ('{}'::xid8, {})",
+            end.txid, end.position
+        ),
+        Tx::Sqlite(_) => format!("position <= {}", end.position),
+    }
+}
+
+/// The last event that can be read in commit order (no transaction still running could
+/// commit one before it); the start of the log if it is empty.
+pub async fn last_readable(tx: &mut Tx) -> sqlx::Result<Cursor> {
+    let (horizon, order) = match tx {
+        Tx::Postgres(_) => (
+            " AND txid < pg_snapshot_xmin(pg_current_snapshot())",
+            "events.txid DESC, events.position DESC",
+        ),
+        Tx::Sqlite(_) => ("", "position DESC"),
+    };
+    let sql = format!(
+        "SELECT {} AS txid, position FROM events WHERE aggregate_type = $1{horizon}
+         ORDER BY {order} LIMIT 1",
+        tx.dialect().txid
+    );
+    let last: Option<Cursor> = with_tx!(tx, |conn| {
+        sqlx::query_as(&sql)
+            .bind(TaskExecution::TYPE)
+            .fetch_optional(&mut *conn)
+            .await?
+    });
+    Ok(last.unwrap_or_default())
+}
+
+/// Up to `limit` ids of jobs with events at or before `end`, the next ones after `after` in
+/// id order (the primary key's order).
+pub async fn job_ids(
+    tx: &mut Tx,
+    after: &str,
+    end: Cursor,
+    limit: i64,
+) -> sqlx::Result<Vec<String>> {
+    let sql = format!(
+        "SELECT DISTINCT aggregate_id FROM events
+         WHERE aggregate_type = $1 AND aggregate_id > $2 AND {}
+         ORDER BY aggregate_id LIMIT $3",
+        at_or_before(tx, end)
+    );
+    with_tx!(tx, |conn| {
+        sqlx::query_scalar(&sql)
+            .bind(TaskExecution::TYPE)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&mut *conn)
+            .await
+    })
+}
+
+/// The events of these jobs at or before `end`, job after job, each job's oldest first (a
+/// job's sequence order is its commit order).
+pub async fn jobs_events(
+    tx: &mut Tx,
+    job_ids: &[String],
+    end: Cursor,
+) -> sqlx::Result<Vec<StoredEvent>> {
+    let head = format!(
+        "SELECT {} FROM events WHERE {} AND aggregate_type = ",
+        columns(tx.dialect()),
+        at_or_before(tx, end)
+    );
+    with_tx!(tx, |conn| {
+        let mut query = QueryBuilder::new(head);
+        query.push_bind(TaskExecution::TYPE);
+        query.push(" AND aggregate_id IN (");
+        let mut ids = query.separated(", ");
+        for job_id in job_ids {
+            ids.push_bind(job_id);
+        }
+        query.push(") ORDER BY aggregate_id, sequence");
+        query.build_query_as().fetch_all(&mut *conn).await
+    })
 }
 
 /// One job's events, oldest first.
@@ -210,9 +302,13 @@ pub async fn wait_until_readable(db: &Db, limit: std::time::Duration) -> anyhow:
         return Ok(());
     };
     let newest: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX((txid::text)::bigint), 0) FROM events")
-            .fetch_one(pool)
-            .await?;
+        // Read from the end of the (txid, position) index, not by scanning the log.
+        sqlx::query_scalar(
+            "SELECT COALESCE((SELECT (txid::text)::bigint FROM events
+                              ORDER BY events.txid DESC LIMIT 1), 0)",
+        )
+        .fetch_one(pool)
+        .await?;
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         let horizon: i64 =

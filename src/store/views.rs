@@ -57,19 +57,48 @@ const ROWS_PER_STATEMENT: usize = 500;
 
 /// Stored statuses of these jobs, in a subscription's transaction: one query for a batch.
 pub async fn statuses_in(tx: &mut Tx, job_ids: &[&str]) -> sqlx::Result<Vec<StatusRow>> {
-    let mut rows = Vec::with_capacity(job_ids.len());
-    for chunk in job_ids.chunks(ROWS_PER_STATEMENT) {
+    rows_in(tx, STATUS, "job_id", job_ids).await
+}
+
+/// Stored assessments of these ids, in one query per few hundred.
+pub async fn assessments_in(tx: &mut Tx, ids: &[&str]) -> sqlx::Result<Vec<AssessmentRow>> {
+    rows_in(tx, ASSESSMENT, "assessment_id", ids).await
+}
+
+/// The rows of `select` whose `key` is one of `ids`, a few hundred ids per query.
+async fn rows_in<Row>(tx: &mut Tx, select: &str, key: &str, ids: &[&str]) -> sqlx::Result<Vec<Row>>
+where
+    Row: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + Send
+        + Unpin,
+{
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
         with_tx!(&mut *tx, |conn| {
-            let mut query = QueryBuilder::new(format!("{STATUS} WHERE job_id IN ("));
-            let mut ids = query.separated(", ");
-            for job_id in chunk {
-                ids.push_bind(*job_id);
+            let mut query = QueryBuilder::new(format!("{select} WHERE {key} IN ("));
+            let mut separated = query.separated(", ");
+            for id in chunk {
+                separated.push_bind(*id);
             }
             query.push(")");
             rows.extend(query.build_query_as().fetch_all(&mut *conn).await?);
         });
     }
     Ok(rows)
+}
+
+/// The ids of every stored status (job ids) and assessment, as this transaction sees them.
+pub async fn ids(tx: &mut Tx) -> sqlx::Result<(Vec<String>, Vec<String>)> {
+    with_tx!(tx, |conn| {
+        let statuses = sqlx::query_scalar("SELECT job_id FROM task_status_view")
+            .fetch_all(&mut *conn)
+            .await?;
+        let assessments = sqlx::query_scalar("SELECT assessment_id FROM assessment_view")
+            .fetch_all(&mut *conn)
+            .await?;
+        Ok((statuses, assessments))
+    })
 }
 
 /// Writes these statuses, a few hundred rows per statement.

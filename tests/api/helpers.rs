@@ -514,7 +514,9 @@ pub async fn job_logs(db: &TestDb, job_id: &str) -> Vec<String> {
         .into_iter()
         .filter(|event| event.event_type == "LogAppended")
         .map(|event| {
-            event.payload["LogAppended"]["message"]
+            let payload: Value =
+                serde_json::from_str(event.payload.get()).expect("a stored payload is JSON");
+            payload["LogAppended"]["message"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned()
@@ -540,6 +542,23 @@ pub async fn damage_status_views(db: &TestDb, from: &str, to: &str) {
         .await
         .expect("write the views");
     tx.commit().await.expect("commit");
+}
+
+/// Stores a status view for a job the log has never heard of (a copy of a stored view under
+/// a new id), as a bad restore might leave; returns its job id.
+pub async fn add_stray_status_view(db: &TestDb) -> String {
+    let db = db.connect().await;
+    let mut tx = db.begin_write().await.expect("begin");
+    let (statuses, _) = store::views::all(&mut tx).await.expect("read the views");
+    let mut stray = statuses.into_iter().next().expect("a view to copy");
+    let job_id = uuid::Uuid::new_v4().to_string();
+    stray.view = stray.view.replace(&stray.job_id, &job_id);
+    stray.job_id = job_id.clone();
+    store::views::upsert_statuses(&mut tx, &[stray])
+        .await
+        .expect("write the view");
+    tx.commit().await.expect("commit");
+    job_id
 }
 
 /// The assessment of a completed job: (info, questions).

@@ -10,8 +10,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    cli, damage_status_views, json_of, random_key, seed_request, Backend, ServerOptions, TestDb,
-    TestServer,
+    add_stray_status_view, cli, damage_status_views, json_of, random_key, seed_request, Backend,
+    ServerOptions, TestDb, TestServer,
 };
 use crate::on_both_backends;
 
@@ -240,8 +240,28 @@ async fn replay_rebuilds_a_damaged_read_model_while_the_service_runs(backend: Ba
     );
     let (ok, stdout) = cli(&db, &["replay", "--verify"]).await;
     assert!(!ok, "{stdout}");
+    assert!(
+        stdout.contains(&format!("task execution {job_id}: read model differs")),
+        "{stdout}"
+    );
+    let stray = add_stray_status_view(&db).await;
+    let (ok, stdout) = cli(&db, &["replay", "--verify"]).await;
+    assert!(!ok, "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "task execution {stray}: in the read model but not in the log"
+        )),
+        "{stdout}"
+    );
     let (ok, stdout) = cli(&db, &["replay"]).await;
     assert!(ok, "{stdout}");
+    assert_eq!(
+        server
+            .get(&format!("/api/v2/task-executions/status/{stray}"))
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
     assert!(
         stdout.contains("read models match the event log"),
         "{stdout}"
