@@ -9,19 +9,19 @@
 //! wakes after every commit so they catch up at once.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use assessment_domain::{
     upcasters, TaskExecution, TaskExecutionCommand, TaskExecutionError, TaskExecutionEvent,
 };
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
-use cqrs_es::{Aggregate, AggregateError, EventStore};
+use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore, SerializedEvent};
+use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::store::Db;
+use crate::store::{self, Db};
 
 pub type CommandError = AggregateError<TaskExecutionError>;
 type Context = EventStoreAggregateContext<TaskExecution>;
@@ -56,8 +56,23 @@ impl Store {
 #[derive(Clone)]
 pub struct CommandBus {
     store: Arc<Store>,
+    db: Db,
     committed: Arc<watch::Sender<u64>>,
+    /// The committer of new jobs, started by the first [`CommandBus::create`].
+    creations: Arc<OnceLock<mpsc::Sender<Creation>>>,
 }
+
+/// A new job's first events, waiting to be committed together with other new jobs'.
+struct Creation {
+    job_id: String,
+    metadata: HashMap<String, String>,
+    events: Vec<TaskExecutionEvent>,
+    done: oneshot::Sender<Result<(), CommandError>>,
+}
+
+/// New jobs committed in one transaction at most; and how many may wait for the next.
+const CREATIONS_PER_COMMIT: usize = 256;
+const CREATIONS_WAITING: usize = 1024;
 
 impl CommandBus {
     /// A bus writing to `db`'s event store; `committed` counts the commits, so subscriptions
@@ -75,7 +90,9 @@ impl CommandBus {
         };
         Self {
             store: Arc::new(store),
+            db: db.clone(),
             committed,
+            creations: Arc::new(OnceLock::new()),
         }
     }
 
@@ -100,6 +117,10 @@ impl CommandBus {
 
     /// Executes the command that creates job `job_id`, which has no history yet (a fresh id):
     /// nothing is read, and a job of that id recorded meanwhile makes it a conflict.
+    ///
+    /// New jobs that arrive while another commit is under way are committed together, in one
+    /// transaction (group commit): each job's events are rows of their own, as a commit of its
+    /// own would write them, and each caller hears back only once its job is durable.
     pub async fn create(
         &self,
         job_id: &str,
@@ -108,7 +129,25 @@ impl CommandBus {
     ) -> Result<(), CommandError> {
         let mut writer = self.writer(job_id, organization_id, TaskExecution::default(), 0);
         writer.record(command).await?;
-        writer.flush().await
+        let events = std::mem::take(&mut writer.unwritten);
+        if events.is_empty() {
+            return Ok(());
+        }
+        let committer = self.creations.get_or_init(|| {
+            let (sender, inbox) = mpsc::channel(CREATIONS_WAITING);
+            tokio::spawn(commit_creations(self.clone(), inbox));
+            sender
+        });
+        let (done, outcome) = oneshot::channel();
+        let creation = Creation {
+            job_id: job_id.to_owned(),
+            metadata: writer.metadata,
+            events,
+            done,
+        };
+        let stopped = || AggregateError::UnexpectedError("the job committer has stopped".into());
+        committer.send(creation).await.map_err(|_| stopped())?;
+        outcome.await.map_err(|_| stopped())?
     }
 
     /// A writer for job `job_id`, whose `events` events the caller has folded into `aggregate`.
@@ -177,5 +216,141 @@ impl JobWriter {
         self.committed_sequence += count;
         self.bus.committed.send_modify(|commits| *commits += 1);
         Ok(())
+    }
+}
+
+/// Commits new jobs as they come: whatever waits when a commit starts goes into it.
+async fn commit_creations(bus: CommandBus, mut inbox: mpsc::Receiver<Creation>) {
+    let mut batch = Vec::with_capacity(CREATIONS_PER_COMMIT);
+    while inbox.recv_many(&mut batch, CREATIONS_PER_COMMIT).await > 0 {
+        let together = match batch.len() {
+            1 => None,
+            _ => Some(commit_together(&bus.db, &batch).await),
+        };
+        match together {
+            Some(Ok(())) => {
+                bus.committed.send_modify(|commits| *commits += 1);
+                for creation in batch.drain(..) {
+                    let _ = creation.done.send(Ok(()));
+                }
+            }
+            failed => {
+                if let Some(Err(error)) = failed {
+                    // A conflict or a failure of one would refuse all: each on its own says
+                    // which.
+                    tracing::debug!(%error, jobs = batch.len(), "group commit failed; committing one by one");
+                }
+                for creation in batch.drain(..) {
+                    let outcome = commit_alone(&bus, &creation).await;
+                    let _ = creation.done.send(outcome);
+                }
+            }
+        }
+    }
+}
+
+/// One transaction for every job of the batch, a few hundred rows per statement.
+async fn commit_together(db: &Db, batch: &[Creation]) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    for creation in batch {
+        for (at, event) in creation.events.iter().enumerate() {
+            let envelope = EventEnvelope::<TaskExecution> {
+                aggregate_id: creation.job_id.clone(),
+                sequence: at + 1,
+                payload: event.clone(),
+                metadata: creation.metadata.clone(),
+            };
+            rows.push(SerializedEvent::try_from(&envelope)?);
+        }
+    }
+    let mut tx = db.begin_write().await?;
+    store::event_log::append(&mut tx, &rows).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The job through cqrs-es's own commit, as every other command goes.
+async fn commit_alone(bus: &CommandBus, creation: &Creation) -> Result<(), CommandError> {
+    let context = Context {
+        aggregate_id: creation.job_id.clone(),
+        aggregate: TaskExecution::default(),
+        current_sequence: 0,
+        current_snapshot: None,
+    };
+    bus.store
+        .commit(creation.events.clone(), context, creation.metadata.clone())
+        .await?;
+    bus.committed.send_modify(|commits| *commits += 1);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use assessment_domain::{GenerationOptions, JobRequested};
+
+    use super::*;
+    use crate::event_log;
+    use crate::store::scratch_database;
+
+    fn request(job_id: &str) -> TaskExecutionCommand {
+        TaskExecutionCommand::RequestAssessment(Box::new(JobRequested {
+            job_id: job_id.to_owned(),
+            organization_id: "acme".to_owned(),
+            job_role: "Backend Engineer".to_owned(),
+            job_description: "Build REST APIs in Python.".to_owned(),
+            cutoff: 60,
+            notification_url: None,
+            options: GenerationOptions::default(),
+            api_key_id: None,
+            requested_at: chrono::Utc::now(),
+        }))
+    }
+
+    /// Creates every job at once (the test runtime runs them in turn, so all of them wait for
+    /// the committer before it runs) and returns each one's outcome.
+    async fn create_all(bus: &CommandBus, ids: &[String]) -> Vec<Result<(), CommandError>> {
+        let mut creations = tokio::task::JoinSet::new();
+        for (at, id) in ids.iter().enumerate() {
+            let (bus, id) = (bus.clone(), id.clone());
+            creations.spawn(async move { (at, bus.create(&id, "acme", request(&id)).await) });
+        }
+        let mut outcomes: Vec<_> = creations.join_all().await;
+        outcomes.sort_by_key(|(at, _)| *at);
+        outcomes.into_iter().map(|(_, outcome)| outcome).collect()
+    }
+
+    #[tokio::test]
+    async fn new_jobs_that_arrive_together_commit_together_and_each_hears_its_own_outcome() {
+        let (db, _folder) = scratch_database().await;
+        let (committed, commits) = watch::channel(0);
+        let bus = CommandBus::new(&db, Arc::new(committed));
+        let first: Vec<String> = (0..30).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+        let outcomes = create_all(&bus, &first).await;
+        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+        assert_eq!(*commits.borrow(), 1, "30 new jobs, one transaction");
+        for id in &first {
+            let events = event_log::load_job(&db, id).await.unwrap();
+            assert_eq!(events.len(), 1, "{id}");
+            assert_eq!(events[0].stored.sequence, 1);
+            assert_eq!(events[0].stored.metadata["organization_id"], "acme");
+            assert!(matches!(
+                events[0].event,
+                TaskExecutionEvent::JobRequested(ref requested) if &requested.job_id == id
+            ));
+        }
+        // A batch holding a job that exists already: that one is refused, the others land.
+        let mut second: Vec<String> = (0..9).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+        second.insert(4, first[7].clone());
+        let outcomes = create_all(&bus, &second).await;
+        for (id, outcome) in second.iter().zip(&outcomes) {
+            if id == &first[7] {
+                // postgres-es calls it a conflict; sqlite-es passes the unique violation on.
+                assert!(outcome.is_err(), "{outcome:?}");
+            } else {
+                assert!(outcome.is_ok(), "{id}: {outcome:?}");
+                assert_eq!(event_log::load_job(&db, id).await.unwrap().len(), 1);
+            }
+        }
+        assert_eq!(event_log::load_job(&db, &first[7]).await.unwrap().len(), 1);
     }
 }

@@ -51,49 +51,47 @@ impl JobBatches {
     }
 }
 
-/// Compares the stored read models with a rebuild; every difference is one line (or block).
-/// Runs in one transaction holding the read-model checkpoint, so the live subscription cannot
-/// move the views while they are compared. The rebuild is compared a batch of jobs at a time.
-pub async fn verify(db: &Db) -> anyhow::Result<Vec<String>> {
+/// Compares the stored read models with a rebuild and hands every difference, one line (or
+/// block) each, to `report` as it is found. Runs in one transaction holding the read-model
+/// checkpoint, so the live subscription cannot move the views while they are compared. The
+/// rebuild is compared a batch of jobs at a time; only the ids of what it rebuilt are kept, to
+/// find stored views that no job of the log accounts for.
+pub async fn verify(db: &Db, report: &mut dyn FnMut(String)) -> anyhow::Result<()> {
     event_log::wait_until_readable(db, HORIZON_WAIT).await?;
     let mut tx = db.begin_write().await?;
     let until = checkpoints::lock(&mut tx, READ_MODELS).await?;
     let mut batches = JobBatches::new(until);
-    let (mut status_differences, mut assessment_differences) = (Vec::new(), Vec::new());
     let (mut rebuilt_jobs, mut rebuilt_assessments) = (HashSet::new(), HashSet::new());
     while let Some(rebuilt) = batches.next(&mut tx).await? {
-        let (statuses, assessments) = compare_with_stored(&mut tx, &rebuilt).await?;
-        status_differences.extend(statuses);
-        assessment_differences.extend(assessments);
+        compare_with_stored(&mut tx, &rebuilt, report).await?;
         rebuilt_jobs.extend(rebuilt.statuses.into_keys());
         rebuilt_assessments.extend(rebuilt.assessments.into_keys());
     }
     let (stored_jobs, stored_assessments) = store::views::ids(&mut tx).await?;
     tx.rollback().await?;
-    let mut found = status_differences;
-    found.extend(assessment_differences);
-    found.extend(not_in_the_log("task execution", stored_jobs, &rebuilt_jobs));
-    found.extend(not_in_the_log(
+    not_in_the_log("task execution", stored_jobs, &rebuilt_jobs, report);
+    not_in_the_log(
         "assessment",
         stored_assessments,
         &rebuilt_assessments,
-    ));
-    Ok(found)
+        report,
+    );
+    Ok(())
 }
 
-/// How the stored views of a batch's jobs differ from their rebuild: (statuses,
-/// assessments).
+/// Reports how the stored views of a batch's jobs differ from their rebuild.
 async fn compare_with_stored(
     tx: &mut Tx,
     rebuilt: &ReadModelChanges,
-) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    report: &mut dyn FnMut(String),
+) -> anyhow::Result<()> {
     let jobs: Vec<&str> = rebuilt.statuses.keys().map(String::as_str).collect();
-    let stored: BTreeMap<String, _> = read_models::load_statuses(tx, &jobs)
+    let stored: BTreeMap<String, _> = store::views::statuses_in(tx, &jobs)
         .await?
         .into_iter()
-        .map(|status| (status.view.id.clone(), status))
-        .collect();
-    let statuses = missing_or_different("task execution", &stored, &rebuilt.statuses);
+        .map(|row| Ok((row.job_id.clone(), read_models::status_from_row(row)?)))
+        .collect::<anyhow::Result<_>>()?;
+    missing_or_different("task execution", &stored, &rebuilt.statuses, report);
     let ids: Vec<&str> = rebuilt.assessments.keys().map(String::as_str).collect();
     let stored: BTreeMap<String, _> = store::views::assessments_in(tx, &ids)
         .await?
@@ -105,84 +103,82 @@ async fn compare_with_stored(
             ))
         })
         .collect::<anyhow::Result<_>>()?;
-    let assessments = missing_or_different("assessment", &stored, &rebuilt.assessments);
-    Ok((statuses, assessments))
+    missing_or_different("assessment", &stored, &rebuilt.assessments, report);
+    Ok(())
 }
 
-/// The rebuilt views the store lacks or holds otherwise.
+/// Reports the rebuilt views the store lacks or holds otherwise.
 fn missing_or_different<V: PartialEq + Debug>(
     kind: &str,
     stored: &BTreeMap<String, V>,
     rebuilt: &BTreeMap<String, V>,
-) -> Vec<String> {
-    let mut found = Vec::new();
+    report: &mut dyn FnMut(String),
+) {
     for (id, expected) in rebuilt {
         match stored.get(id) {
-            None => found.push(format!("{kind} {id}: missing from the read model")),
-            Some(actual) if actual != expected => found.push(format!(
+            None => report(format!("{kind} {id}: missing from the read model")),
+            Some(actual) if actual != expected => report(format!(
                 "{kind} {id}: read model differs from the log\n  stored:  {actual:?}\n  rebuilt: {expected:?}"
             )),
             Some(_) => {}
         }
     }
-    found
 }
 
-/// The stored views no rebuild produced, in id order.
-fn not_in_the_log(kind: &str, mut stored: Vec<String>, rebuilt: &HashSet<String>) -> Vec<String> {
+/// Reports the stored views no rebuild produced, in id order.
+fn not_in_the_log(
+    kind: &str,
+    mut stored: Vec<String>,
+    rebuilt: &HashSet<String>,
+    report: &mut dyn FnMut(String),
+) {
     stored.sort_unstable();
-    stored
-        .into_iter()
-        .filter(|id| !rebuilt.contains(id))
-        .map(|id| format!("{kind} {id}: in the read model but not in the log"))
-        .collect()
+    for id in stored.into_iter().filter(|id| !rebuilt.contains(id)) {
+        report(format!("{kind} {id}: in the read model but not in the log"));
+    }
 }
 
 /// Rebuilds the live read models from the whole log and swaps them in, in one transaction
 /// that holds the read-model subscription's checkpoint: safe while the service runs (readers
 /// see the old views until the commit, the live subscription waits and goes on from the end).
 /// The views are written a batch of jobs at a time, and each batch is read back and compared
-/// with what was folded (as `--verify` would, without folding the log a second time). Returns
-/// the events folded and the differences found.
-pub async fn rebuild_in_place(db: &Db) -> anyhow::Result<(usize, Vec<String>)> {
+/// with what was folded: this proves the views were stored as folded, without folding the log
+/// a second time as `--verify` does. Returns the events folded.
+pub async fn rebuild_in_place(db: &Db, report: &mut dyn FnMut(String)) -> anyhow::Result<usize> {
     event_log::wait_until_readable(db, HORIZON_WAIT).await?;
     let mut tx = db.begin_write().await?;
     checkpoints::lock(&mut tx, READ_MODELS).await?;
     let end = store::event_log::last_readable(&mut tx).await?;
     store::views::clear(&mut tx).await?;
     let mut batches = JobBatches::new(end);
-    let (mut status_differences, mut assessment_differences) = (Vec::new(), Vec::new());
     while let Some(changes) = batches.next(&mut tx).await? {
         read_models::save_changes(&mut tx, &changes).await?;
-        let (statuses, assessments) = compare_with_stored(&mut tx, &changes).await?;
-        status_differences.extend(statuses);
-        assessment_differences.extend(assessments);
+        compare_with_stored(&mut tx, &changes, report).await?;
     }
     checkpoints::save(&mut tx, READ_MODELS, end).await?;
     tx.commit().await?;
-    status_differences.extend(assessment_differences);
-    Ok((batches.applied, status_differences))
+    Ok(batches.applied)
 }
 
 pub async fn run(db: &Db, verify_only: bool) -> anyhow::Result<ExitCode> {
-    let found = if verify_only {
-        verify(db).await?
-    } else {
-        let (applied, found) = rebuild_in_place(db).await?;
-        println!("read models rebuilt from {applied} events");
-        found
+    // Differences are printed as they are found: a whole log's worth of them (after a change
+    // to a projection, say) is not held in memory.
+    let mut found = 0usize;
+    let mut report = |difference: String| {
+        println!("{difference}");
+        found += 1;
     };
-    if found.is_empty() {
+    if verify_only {
+        verify(db, &mut report).await?;
+    } else {
+        let applied = rebuild_in_place(db, &mut report).await?;
+        println!("read models rebuilt from {applied} events");
+    }
+    if found == 0 {
         println!("read models match the event log");
         Ok(ExitCode::SUCCESS)
     } else {
-        for difference in &found {
-            println!("{difference}");
-        }
-        println!(
-            "{} difference(s) between the read models and the event log",
-            found.len()
-        );
+        println!("{found} difference(s) between the read models and the event log");
         Ok(ExitCode::FAILURE)
     }
 }

@@ -9,6 +9,7 @@
 
 use assessment_domain::TaskExecution;
 use chrono::{DateTime, Utc};
+use cqrs_es::persist::SerializedEvent;
 use cqrs_es::Aggregate;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -240,6 +241,33 @@ pub async fn jobs_events(
         query.push(") ORDER BY aggregate_id, sequence");
         query.build_query_as().fetch_all(&mut *conn).await
     })
+}
+
+/// Events appended per statement (seven bound values each, well under both backends' limits).
+const APPENDED_PER_STATEMENT: usize = 500;
+
+/// Appends these events (serialized by cqrs-es, so the rows are those its own commit would
+/// write), a few hundred per statement; a sequence already taken fails the whole transaction.
+pub async fn append(tx: &mut Tx, events: &[SerializedEvent]) -> sqlx::Result<()> {
+    for chunk in events.chunks(APPENDED_PER_STATEMENT) {
+        with_tx!(&mut *tx, |conn| {
+            let mut query = QueryBuilder::new(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, \
+                 event_version, payload, metadata) ",
+            );
+            query.push_values(chunk, |mut row, event| {
+                row.push_bind(&event.aggregate_type)
+                    .push_bind(&event.aggregate_id)
+                    .push_bind(event.sequence as i64)
+                    .push_bind(&event.event_type)
+                    .push_bind(&event.event_version)
+                    .push_bind(&event.payload)
+                    .push_bind(&event.metadata);
+            });
+            query.build().execute(&mut *conn).await?;
+        });
+    }
+    Ok(())
 }
 
 /// One job's events, oldest first.
