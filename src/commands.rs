@@ -9,7 +9,7 @@
 //! wakes after every commit so they catch up at once.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use assessment_domain::{
     upcasters, TaskExecution, TaskExecutionCommand, TaskExecutionError, TaskExecutionEvent,
@@ -58,8 +58,9 @@ pub struct CommandBus {
     store: Arc<Store>,
     db: Db,
     committed: Arc<watch::Sender<u64>>,
-    /// The committer of new jobs, started by the first [`CommandBus::create`].
-    creations: Arc<OnceLock<mpsc::Sender<Creation>>>,
+    /// The committer of new jobs, started by the first [`CommandBus::create`] (and again
+    /// should it ever have stopped).
+    creations: Arc<Mutex<Option<mpsc::Sender<Creation>>>>,
 }
 
 /// A new job's first events, waiting to be committed together with other new jobs'.
@@ -92,7 +93,7 @@ impl CommandBus {
             store: Arc::new(store),
             db: db.clone(),
             committed,
-            creations: Arc::new(OnceLock::new()),
+            creations: Arc::default(),
         }
     }
 
@@ -133,11 +134,17 @@ impl CommandBus {
         if events.is_empty() {
             return Ok(());
         }
-        let committer = self.creations.get_or_init(|| {
-            let (sender, inbox) = mpsc::channel(CREATIONS_WAITING);
-            tokio::spawn(commit_creations(self.clone(), inbox));
-            sender
-        });
+        let committer = {
+            let mut running = self.creations.lock().unwrap_or_else(|e| e.into_inner());
+            match running.as_ref() {
+                Some(sender) if !sender.is_closed() => sender.clone(),
+                _ => {
+                    let (sender, inbox) = mpsc::channel(CREATIONS_WAITING);
+                    tokio::spawn(commit_creations(self.clone(), inbox));
+                    running.insert(sender).clone()
+                }
+            }
+        };
         let (done, outcome) = oneshot::channel();
         let creation = Creation {
             job_id: job_id.to_owned(),
@@ -234,11 +241,28 @@ async fn commit_creations(bus: CommandBus, mut inbox: mpsc::Receiver<Creation>) 
                     let _ = creation.done.send(Ok(()));
                 }
             }
+            Some(Err(error)) if !refused_by_a_row(&error) => {
+                // The database, not one job, failed (unreachable, or the commit's outcome
+                // unknown): every job of the batch hears it at once, as each would have alone,
+                // and none is written again behind a commit that may have landed.
+                tracing::warn!(%error, jobs = batch.len(), "new jobs could not be committed");
+                let message = error.to_string();
+                for creation in batch.drain(..) {
+                    let _ = creation
+                        .done
+                        .send(Err(AggregateError::DatabaseConnectionError(
+                            message.clone().into(),
+                        )));
+                }
+            }
             failed => {
-                if let Some(Err(error)) = failed {
-                    // A conflict or a failure of one would refuse all: each on its own says
-                    // which.
-                    tracing::debug!(%error, jobs = batch.len(), "group commit failed; committing one by one");
+                if failed.is_some() {
+                    // A row refused (a job id taken) refuses the whole batch: each job on its
+                    // own says which.
+                    tracing::debug!(
+                        jobs = batch.len(),
+                        "group commit refused; committing one by one"
+                    );
                 }
                 for creation in batch.drain(..) {
                     let outcome = commit_alone(&bus, &creation).await;
@@ -247,6 +271,16 @@ async fn commit_creations(bus: CommandBus, mut inbox: mpsc::Receiver<Creation>) 
             }
         }
     }
+}
+
+/// Whether the database refused a row (a key already taken, a check failed), as opposed to
+/// failing as a whole.
+fn refused_by_a_row(error: &anyhow::Error) -> bool {
+    matches!(
+        error.downcast_ref::<sqlx::Error>(),
+        Some(sqlx::Error::Database(refusal))
+            if refusal.is_unique_violation() || refusal.is_check_violation()
+    )
 }
 
 /// One transaction for every job of the batch, a few hundred rows per statement.

@@ -52,7 +52,7 @@ impl JobBatches {
 }
 
 /// Compares the stored read models with a rebuild and hands every difference, one line (or
-/// block) each, to `report` as it is found. Runs in one transaction holding the read-model
+/// block) each, to `report` as it is found (it must not block: the checkpoint stays locked). Runs in one transaction holding the read-model
 /// checkpoint, so the live subscription cannot move the views while they are compared. The
 /// rebuild is compared a batch of jobs at a time; only the ids of what it rebuilt are kept, to
 /// find stored views that no job of the log accounts for.
@@ -160,18 +160,34 @@ pub async fn rebuild_in_place(db: &Db, report: &mut dyn FnMut(String)) -> anyhow
     Ok(batches.applied)
 }
 
+/// Differences shown in full; past these only their number is told, so that a log whose
+/// every view differs (after a change to a projection, say) is not held in memory.
+const DIFFERENCES_SHOWN: usize = 200;
+
 pub async fn run(db: &Db, verify_only: bool) -> anyhow::Result<ExitCode> {
-    // Differences are printed as they are found: a whole log's worth of them (after a change
-    // to a projection, say) is not held in memory.
+    // Kept until the transaction has ended: printing into a slow pipe must not hold the
+    // checkpoint's lock (on SQLite, the whole database's).
+    let mut shown = Vec::new();
     let mut found = 0usize;
     let mut report = |difference: String| {
-        println!("{difference}");
+        if shown.len() < DIFFERENCES_SHOWN {
+            shown.push(difference);
+        }
         found += 1;
     };
-    if verify_only {
+    let applied = if verify_only {
         verify(db, &mut report).await?;
+        None
     } else {
-        let applied = rebuild_in_place(db, &mut report).await?;
+        Some(rebuild_in_place(db, &mut report).await?)
+    };
+    for difference in &shown {
+        println!("{difference}");
+    }
+    if found > shown.len() {
+        println!("... and {} more", found - shown.len());
+    }
+    if let Some(applied) = applied {
         println!("read models rebuilt from {applied} events");
     }
     if found == 0 {
