@@ -63,11 +63,9 @@ pub struct CommandBus {
     creations: Arc<Mutex<Option<mpsc::Sender<Creation>>>>,
 }
 
-/// A new job's first events, waiting to be committed together with other new jobs'.
+/// A new job, its first events recorded, waiting to be committed together with others.
 struct Creation {
-    job_id: String,
-    metadata: HashMap<String, String>,
-    events: Vec<TaskExecutionEvent>,
+    writer: JobWriter,
     done: oneshot::Sender<Result<(), CommandError>>,
 }
 
@@ -130,8 +128,7 @@ impl CommandBus {
     ) -> Result<(), CommandError> {
         let mut writer = self.writer(job_id, organization_id, TaskExecution::default(), 0);
         writer.record(command).await?;
-        let events = std::mem::take(&mut writer.unwritten);
-        if events.is_empty() {
+        if writer.unwritten.is_empty() {
             return Ok(());
         }
         let committer = {
@@ -146,12 +143,7 @@ impl CommandBus {
             }
         };
         let (done, outcome) = oneshot::channel();
-        let creation = Creation {
-            job_id: job_id.to_owned(),
-            metadata: writer.metadata,
-            events,
-            done,
-        };
+        let creation = Creation { writer, done };
         let stopped = || AggregateError::UnexpectedError("the job committer has stopped".into());
         committer.send(creation).await.map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())?
@@ -264,8 +256,9 @@ async fn commit_creations(bus: CommandBus, mut inbox: mpsc::Receiver<Creation>) 
                         "group commit refused; committing one by one"
                     );
                 }
-                for creation in batch.drain(..) {
-                    let outcome = commit_alone(&bus, &creation).await;
+                // Each through cqrs-es's own commit, as every other command goes.
+                for mut creation in batch.drain(..) {
+                    let outcome = creation.writer.flush().await;
                     let _ = creation.done.send(outcome);
                 }
             }
@@ -286,13 +279,13 @@ fn refused_by_a_row(error: &anyhow::Error) -> bool {
 /// One transaction for every job of the batch, a few hundred rows per statement.
 async fn commit_together(db: &Db, batch: &[Creation]) -> anyhow::Result<()> {
     let mut rows = Vec::new();
-    for creation in batch {
-        for (at, event) in creation.events.iter().enumerate() {
+    for Creation { writer, .. } in batch {
+        for (at, event) in writer.unwritten.iter().enumerate() {
             let envelope = EventEnvelope::<TaskExecution> {
-                aggregate_id: creation.job_id.clone(),
-                sequence: at + 1,
+                aggregate_id: writer.job_id.clone(),
+                sequence: writer.committed_sequence + at + 1,
                 payload: event.clone(),
-                metadata: creation.metadata.clone(),
+                metadata: writer.metadata.clone(),
             };
             rows.push(SerializedEvent::try_from(&envelope)?);
         }
@@ -300,21 +293,6 @@ async fn commit_together(db: &Db, batch: &[Creation]) -> anyhow::Result<()> {
     let mut tx = db.begin_write().await?;
     store::event_log::append(&mut tx, &rows).await?;
     tx.commit().await?;
-    Ok(())
-}
-
-/// The job through cqrs-es's own commit, as every other command goes.
-async fn commit_alone(bus: &CommandBus, creation: &Creation) -> Result<(), CommandError> {
-    let context = Context {
-        aggregate_id: creation.job_id.clone(),
-        aggregate: TaskExecution::default(),
-        current_sequence: 0,
-        current_snapshot: None,
-    };
-    bus.store
-        .commit(creation.events.clone(), context, creation.metadata.clone())
-        .await?;
-    bus.committed.send_modify(|commits| *commits += 1);
     Ok(())
 }
 

@@ -129,7 +129,7 @@ pub async fn assessment(
 }
 
 /// Every stored status (by job id) and assessment (by id), as `tx` sees them.
-pub async fn all_views_in(
+async fn all_views_in(
     tx: &mut Tx,
 ) -> anyhow::Result<(
     BTreeMap<String, TaskStatus>,

@@ -52,10 +52,11 @@ impl JobBatches {
 }
 
 /// Compares the stored read models with a rebuild and hands every difference, one line (or
-/// block) each, to `report` as it is found (it must not block: the checkpoint stays locked). Runs in one transaction holding the read-model
-/// checkpoint, so the live subscription cannot move the views while they are compared. The
-/// rebuild is compared a batch of jobs at a time; only the ids of what it rebuilt are kept, to
-/// find stored views that no job of the log accounts for.
+/// block) each, to `report` as it is found (it must not block: the checkpoint stays locked).
+/// Runs in one transaction holding the read-model checkpoint, so the live subscription cannot
+/// move the views while they are compared. The rebuild is compared a batch of jobs at a time;
+/// only the ids of what it rebuilt are kept, to find stored views that no job of the log
+/// accounts for.
 pub async fn verify(db: &Db, report: &mut dyn FnMut(String)) -> anyhow::Result<()> {
     event_log::wait_until_readable(db, HORIZON_WAIT).await?;
     let mut tx = db.begin_write().await?;

@@ -688,22 +688,21 @@ pub fn assemble(
     // Two jobs of one description still share one blueprint: the job's own draw is kept when
     // its shape is that of a draw under a fixed seed, else the first of a few variations of the
     // job's seed that is, else the fixed draw itself.
+    let plan = Plan {
+        skills,
+        found,
+        per_skill: &per_skill,
+        coding: &coding,
+        cap_seconds,
+    };
     let draw = |seed: &str| {
-        let drawer = Draw {
+        plan.draw(&Draw {
             seed,
             allowed_types: &type_allowed,
             allowed_levels: &allowed_levels,
             floor,
             language: options.language.as_deref(),
-        };
-        let plan = Plan {
-            skills,
-            found,
-            per_skill: &per_skill,
-            coding: &coding,
-            cap_seconds,
-        };
-        plan.draw(&drawer)
+        })
     };
     let reference = draw(BLUEPRINT_SEED);
     let blueprint = shape(&reference);

@@ -4,6 +4,7 @@ use std::future::Future;
 use std::process::Stdio;
 use std::time::Duration;
 
+use assessment_domain::TaskExecutionEvent;
 use assessment_service::store::{self, Db};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
@@ -512,15 +513,12 @@ pub async fn job_logs(db: &TestDb, job_id: &str) -> Vec<String> {
         .await
         .expect("read the job's events")
         .into_iter()
-        .filter(|event| event.event_type == "LogAppended")
-        .map(|event| {
-            let payload: Value =
-                serde_json::from_str(event.payload.get()).expect("a stored payload is JSON");
-            payload["LogAppended"]["message"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned()
-        })
+        .filter_map(
+            |event| match event.decode().expect("a stored event reads") {
+                TaskExecutionEvent::LogAppended { message, .. } => Some(message),
+                _ => None,
+            },
+        )
         .collect()
 }
 
