@@ -12,6 +12,7 @@ use assessment_domain::{Assessment, GenerationOptions};
 use serde::Deserialize;
 
 use crate::generator::analysis::{self, Analysis, RankedSkill, MIN_SKILLS};
+use crate::generator::text::segment;
 use crate::generator::{assembly, pipeline, Engine, Taxonomy};
 
 #[derive(Deserialize)]
@@ -40,9 +41,93 @@ pub struct JobResult {
     pub expected: usize,
     pub found: usize,
     pub missing: Vec<String>,
+    /// Why each missing skill was missed, in the order of `missing`.
+    pub why_missed: Vec<Miss>,
     pub wrong_field: Vec<String>,
     pub extracted: Vec<String>,
     pub chosen: Vec<String>,
+}
+
+/// Why an expected skill is not among the chosen ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Miss {
+    /// No skill of the taxonomy goes by that name.
+    Unknown,
+    /// The taxonomy knows it, but the ad uses none of its spellings, not even loosely.
+    NotNamed,
+    /// Named, but outside the fields the job's family takes skills from.
+    OutsideField,
+    /// Named and in the field, but ranked below the skills chosen (or only in noise).
+    RankedOut,
+    /// Not named, but a skill under it was chosen (a specific form of what the recruiter
+    /// named).
+    ChildChosen,
+    /// Not named, but a skill above it was chosen (a broader form of what the recruiter named).
+    ParentChosen,
+}
+
+impl Miss {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Miss::Unknown => "unknown",
+            Miss::NotNamed => "not named",
+            Miss::OutsideField => "outside field",
+            Miss::RankedOut => "ranked out",
+            Miss::ChildChosen => "child chosen",
+            Miss::ParentChosen => "parent chosen",
+        }
+    }
+}
+
+/// Why `expected` was missed by `analysis`.
+fn why_missed(
+    taxonomy: &Taxonomy,
+    job: &BenchmarkJob,
+    analysis: &Analysis,
+    expected: &str,
+) -> Miss {
+    let short = expected
+        .trim_end()
+        .strip_suffix(')')
+        .and_then(|rest| rest.rsplit_once('('));
+    let known = taxonomy.lookup(expected).or_else(|| {
+        short.and_then(|(name, abbr)| taxonomy.lookup(name.trim()).or(taxonomy.lookup(abbr)))
+    });
+    let Some(known) = known else {
+        return Miss::Unknown;
+    };
+    let named = |text: &str| {
+        let exact = taxonomy.find(text);
+        let sentences: Vec<(usize, usize)> = segment(text)
+            .iter()
+            .map(|unit| (unit.start, unit.end))
+            .collect();
+        exact.iter().any(|m| m.skill == known)
+            || taxonomy
+                .find_loose(text, &sentences, &exact)
+                .iter()
+                .any(|m| m.skill == known)
+    };
+    if !named(&job.job_description) && !named(&job.job_role) {
+        let chosen: Vec<usize> = analysis.skills.iter().filter_map(|s| s.known).collect();
+        if chosen
+            .iter()
+            .any(|&c| taxonomy.ancestors(c).any(|a| a == known))
+        {
+            return Miss::ChildChosen;
+        }
+        if taxonomy.ancestors(known).any(|a| chosen.contains(&a)) {
+            return Miss::ParentChosen;
+        }
+        Miss::NotNamed
+    } else if analysis
+        .role_family
+        .is_some_and(|family| !taxonomy.fits(family, known))
+    {
+        Miss::OutsideField
+    } else {
+        Miss::RankedOut
+    }
 }
 
 #[derive(Debug)]
@@ -150,6 +235,10 @@ pub fn evaluate(taxonomy: &Taxonomy, jobs: &[BenchmarkJob]) -> anyhow::Result<Re
             .filter(|name| !analysis.skills.iter().any(|s| covers(taxonomy, s, name)))
             .cloned()
             .collect();
+        let why = missing
+            .iter()
+            .map(|name| why_missed(taxonomy, job, &analysis, name))
+            .collect();
         let wrong_field = analysis
             .skills
             .iter()
@@ -163,6 +252,7 @@ pub fn evaluate(taxonomy: &Taxonomy, jobs: &[BenchmarkJob]) -> anyhow::Result<Re
             expected: job.expected_skills.len(),
             found: job.expected_skills.len() - missing.len(),
             missing,
+            why_missed: why,
             wrong_field,
             extracted: analysis
                 .skills
@@ -189,6 +279,20 @@ fn print_summary(name: &str, report: &Report) {
         report.extracted(),
         report.thin(),
         report.thin_despite_requirements(),
+    );
+    let mut why: BTreeMap<Miss, usize> = BTreeMap::new();
+    for miss in report.jobs.iter().flat_map(|j| &j.why_missed) {
+        *why.entry(*miss).or_default() += 1;
+    }
+    let why: Vec<String> = why
+        .iter()
+        .map(|(miss, count)| format!("{} {count}", miss.as_str()))
+        .collect();
+    println!(
+        "{:width$}  missed: {}",
+        "",
+        why.join(", "),
+        width = name.len()
     );
 }
 
@@ -230,7 +334,13 @@ fn print_details(report: &Report) {
     for job in &report.jobs {
         let mut notes = Vec::new();
         if !job.missing.is_empty() {
-            notes.push(format!("missing: {}", job.missing.join(", ")));
+            let missing: Vec<String> = job
+                .missing
+                .iter()
+                .zip(&job.why_missed)
+                .map(|(name, why)| format!("{name} [{}]", why.as_str()))
+                .collect();
+            notes.push(format!("missing: {}", missing.join(", ")));
         }
         if !job.wrong_field.is_empty() {
             notes.push(format!("wrong field: {}", job.wrong_field.join(", ")));
