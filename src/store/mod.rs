@@ -361,6 +361,56 @@ pub async fn scratch_database() -> (Db, tempfile::TempDir) {
     (db, folder)
 }
 
+/// A migrated database of its own on the tests' PostgreSQL server (`TEST_POSTGRES_URL`, by
+/// default the local one), dropped when the guard drops, for store code whose PostgreSQL path
+/// differs from SQLite's.
+#[cfg(test)]
+pub async fn scratch_postgres() -> (Db, ScratchPostgres) {
+    let admin_url = std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let name = format!("assessment_unit_{}", uuid::Uuid::new_v4().simple());
+    let admin = PgPool::connect(&admin_url)
+        .await
+        .expect("connect to the tests' PostgreSQL server");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let (server, _) = admin_url.rsplit_once('/').unwrap();
+    let db = Db::connect(&format!("{server}/{name}")).await.unwrap();
+    db.migrate().await.unwrap();
+    (db, ScratchPostgres { admin_url, name })
+}
+
+/// Drops a [`scratch_postgres`] database.
+#[cfg(test)]
+pub struct ScratchPostgres {
+    admin_url: String,
+    name: String,
+}
+
+#[cfg(test)]
+impl Drop for ScratchPostgres {
+    fn drop(&mut self) {
+        let (url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs inside the test's runtime, so the cleanup gets a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                if let Ok(admin) = PgPool::connect(&url).await {
+                    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = sqlx::query(&drop).execute(&admin).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -254,10 +254,15 @@ pub struct Settlement<'a> {
 
 /// Records the attempt and the message's new state, and gives up the lease, together.
 pub async fn settle(db: &Db, settlement: &Settlement<'_>) -> sqlx::Result<()> {
+    let job_id = &settlement.message.job_id;
+    if let Db::Postgres(pool) = db {
+        let token = &settlement.message.lease_owner;
+        return settle_in_one_statement(pool, job_id, token, Some(settlement), false).await;
+    }
     let mut tx = db.begin_write().await?;
-    super::webhook_targets::lock(&mut tx, &settlement.message.job_id).await?;
+    super::webhook_targets::lock(&mut tx, job_id).await?;
     record(&mut tx, settlement).await?;
-    move_head(&mut tx, &settlement.message.job_id).await?;
+    move_head(&mut tx, job_id).await?;
     tx.commit().await
 }
 
@@ -270,6 +275,9 @@ pub async fn settle_and_release(
     last: Option<&Settlement<'_>>,
 ) -> sqlx::Result<()> {
     debug_assert!(last.is_none_or(|s| s.message.job_id == job_id));
+    if let Db::Postgres(pool) = db {
+        return settle_in_one_statement(pool, job_id, token, last, true).await;
+    }
     let mut tx = db.begin_write().await?;
     super::webhook_targets::lock(&mut tx, job_id).await?;
     if let Some(settlement) = last {
@@ -288,6 +296,40 @@ pub async fn settle_and_release(
     })?;
     move_head(&mut tx, job_id).await?;
     tx.commit().await
+}
+
+/// [`settle`] and [`settle_and_release`] on PostgreSQL: the same steps, in the same order, in
+/// one statement (the `webhook_settle` function), so one round trip and one commit. Every
+/// later message of the job waits for this record, so its cost is on their path.
+async fn settle_in_one_statement(
+    pool: &sqlx::PgPool,
+    job_id: &str,
+    token: &str,
+    settlement: Option<&Settlement<'_>>,
+    release: bool,
+) -> sqlx::Result<()> {
+    let attempt = settlement.and_then(|s| s.attempt.as_ref());
+    sqlx::query(
+        "SELECT webhook_settle($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(job_id)
+    .bind(token)
+    .bind(settlement.map(|s| &s.message.id))
+    .bind(settlement.map(|s| s.state.as_str()))
+    .bind(settlement.map(|s| s.attempts))
+    .bind(settlement.and_then(|s| s.next_attempt_at).map(StoredTime))
+    .bind(settlement.and_then(|s| s.delivered_at).map(StoredTime))
+    .bind(settlement.is_some_and(|s| s.gone))
+    .bind(attempt.map(|_| uuid::Uuid::new_v4().to_string()))
+    .bind(attempt.map(|a| a.attempted_at))
+    .bind(attempt.and_then(|a| a.status_code))
+    .bind(attempt.and_then(|a| a.error.as_deref()))
+    .bind(attempt.map(|a| a.duration_ms))
+    .bind(attempt.and_then(|a| a.response_body.as_deref()))
+    .bind(release)
+    .execute(pool)
+    .await
+    .map(drop)
 }
 
 /// One message's part of a settlement.
@@ -472,10 +514,16 @@ mod tests {
     }
 
     /// Due times and leases are decided by the times the caller passes, so retries are tested
-    /// without waiting for them.
+    /// without waiting for them. PostgreSQL settles through its own function, so both run.
     #[tokio::test]
     async fn messages_are_claimed_when_due_head_first_per_job_and_again_after_a_lost_lease() {
         let (db, _folder) = crate::store::scratch_database().await;
+        claims_and_settlements(&db).await;
+        let (db, _guard) = crate::store::scratch_postgres().await;
+        claims_and_settlements(&db).await;
+    }
+
+    async fn claims_and_settlements(db: &Db) {
         let mut tx = db.begin_write().await.unwrap();
         let batch = [message("m1", 1, 5_000), message("m2", 2, 0)];
         assert_eq!(queue_all(&mut tx, &batch).await.unwrap(), 2);
