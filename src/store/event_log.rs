@@ -94,10 +94,8 @@ pub async fn read_matching(
     // module documentation).
     macro_rules! read {
         ($conn:ident, $database:ty, $after:expr, $order:literal) => {{
-            let mut query = QueryBuilder::<$database>::new(format!(
-                "SELECT {columns} FROM events WHERE aggregate_type = "
-            ));
-            query.push_bind(TaskExecution::TYPE);
+            let mut query =
+                QueryBuilder::<$database>::new(format!("SELECT {columns} FROM events WHERE "));
             $after(&mut query);
             if let Some(organization_id) = &filter.organization_id {
                 query.push(format!(" AND {organization} = "));
@@ -130,7 +128,9 @@ pub async fn read_matching(
                     // A row comparison, so the (txid, position) index starts the scan at the
                     // cursor: an OR of the two conditions scanned the log from its start on every
                     // read (50 ms at 150k events instead of 0.3 ms).
-                    query.push(" AND txid < pg_snapshot_xmin(pg_current_snapshot()) AND (txid, position) > ((");
+                    query.push(
+                        "txid < pg_snapshot_xmin(pg_current_snapshot()) AND (txid, position) > ((",
+                    );
                     query.push_bind(after.txid);
                     query.push("::bigint)::text::xid8, ");
                     query.push_bind(after.position);
@@ -146,7 +146,7 @@ pub async fn read_matching(
             conn,
             Sqlite,
             |query: &mut QueryBuilder<Sqlite>| {
-                query.push(" AND position > ").push_bind(after.position);
+                query.push("position > ").push_bind(after.position);
             },
             " ORDER BY position LIMIT "
         ),
@@ -175,21 +175,17 @@ fn at_or_before(tx: &Tx, end: Cursor) -> String {
 pub async fn last_readable(tx: &mut Tx) -> sqlx::Result<Cursor> {
     let (horizon, order) = match tx {
         Tx::Postgres(_) => (
-            " AND txid < pg_snapshot_xmin(pg_current_snapshot())",
+            " WHERE txid < pg_snapshot_xmin(pg_current_snapshot())",
             "events.txid DESC, events.position DESC",
         ),
         Tx::Sqlite(_) => ("", "position DESC"),
     };
     let sql = format!(
-        "SELECT {} AS txid, position FROM events WHERE aggregate_type = $1{horizon}
-         ORDER BY {order} LIMIT 1",
+        "SELECT {} AS txid, position FROM events{horizon} ORDER BY {order} LIMIT 1",
         tx.dialect().txid
     );
     let last: Option<Cursor> = with_tx!(tx, |conn| {
-        sqlx::query_as(&sql)
-            .bind(TaskExecution::TYPE)
-            .fetch_optional(&mut *conn)
-            .await?
+        sqlx::query_as(&sql).fetch_optional(&mut *conn).await?
     });
     Ok(last.unwrap_or_default())
 }
