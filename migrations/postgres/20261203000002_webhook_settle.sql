@@ -4,6 +4,12 @@
 -- round trips (lock, insert, update, head, commit). The function does the same steps, in the
 -- same order, inside the caller's single statement.
 --
+-- The record commits without waiting for its WAL flush (synchronous_commit off for this
+-- transaction alone): it is visible at once, and only a crash of PostgreSQL itself (not of the
+-- service) within a fraction of a second could lose it, which makes the message go out once
+-- more, with the same webhook-id, as after any crash in flight. Every later message of the job
+-- waits for this commit, so a flush per message was on their path.
+--
 -- p_message_id NULL: nothing to settle (only hand back leases). p_attempt_id NULL: no attempt
 -- to record (the target was gone). p_release: also hand back the leases `p_token` still holds
 -- on the job's pending messages.
@@ -26,6 +32,7 @@ CREATE FUNCTION webhook_settle(
 ) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
     -- The job's target row lock, as every change to a job's pending messages takes it.
     PERFORM 1 FROM webhook_targets WHERE job_id = p_job_id FOR UPDATE;
     IF p_message_id IS NOT NULL THEN
