@@ -1,8 +1,10 @@
-//! Sending commands to `TaskExecution` aggregates through cqrs-es's event store (postgres-es
-//! or sqlite-es, with the domain's upcasters). A command is handled against the aggregate and
-//! its events committed at the next sequences; a writer that raced ahead makes it a conflict
-//! (optimistic concurrency). A worker running a job keeps the aggregate in memory
-//! ([`JobWriter`]) and commits a step's events together, without loading the history again.
+//! Sending commands to `TaskExecution` aggregates. The history is loaded through cqrs-es's
+//! event store (postgres-es or sqlite-es, with the domain's upcasters); a command is handled
+//! against the aggregate and its events appended at the next sequences as the rows cqrs-es
+//! would write (serialized by it), all of a commit in one statement; a writer that raced ahead
+//! makes it a conflict (optimistic concurrency). A worker running a job keeps the aggregate in
+//! memory ([`JobWriter`]) and commits a step's events together, without loading the history
+//! again.
 //!
 //! No cqrs-es query is registered: its inline dispatch is lost if the process dies right after
 //! a commit. Read models follow the log through durable subscriptions instead, which the bus
@@ -37,19 +39,6 @@ impl Store {
             Store::Postgres(store) => store.load_aggregate(job_id).await,
             Store::Sqlite(store) => store.load_aggregate(job_id).await,
         }
-    }
-
-    async fn commit(
-        &self,
-        events: Vec<TaskExecutionEvent>,
-        context: Context,
-        metadata: HashMap<String, String>,
-    ) -> Result<(), CommandError> {
-        match self {
-            Store::Postgres(store) => store.commit(events, context, metadata).await,
-            Store::Sqlite(store) => store.commit(events, context, metadata).await,
-        }
-        .map(|_| ())
     }
 }
 
@@ -200,21 +189,51 @@ impl JobWriter {
         if self.unwritten.is_empty() {
             return Ok(());
         }
-        let events = std::mem::take(&mut self.unwritten);
-        let count = events.len();
-        let context = Context {
-            aggregate_id: self.job_id.clone(),
-            aggregate: self.aggregate.clone(),
-            current_sequence: self.committed_sequence,
-            current_snapshot: None,
-        };
-        self.bus
-            .store
-            .commit(events, context, self.metadata.clone())
-            .await?;
-        self.committed_sequence += count;
+        let rows = self
+            .rows()
+            .map_err(|error| AggregateError::UnexpectedError(error.into()))?;
+        let mut tx = self.bus.db.begin_write().await.map_err(append_error)?;
+        store::event_log::append(&mut tx, &rows)
+            .await
+            .map_err(append_error)?;
+        tx.commit().await.map_err(append_error)?;
+        self.committed_sequence += self.unwritten.len();
+        self.unwritten.clear();
         self.bus.committed.send_modify(|commits| *commits += 1);
         Ok(())
+    }
+
+    /// The unwritten events as the rows cqrs-es writes for them, at the sequences after the
+    /// last committed one.
+    fn rows(&self) -> Result<Vec<SerializedEvent>, cqrs_es::persist::PersistenceError> {
+        self.unwritten
+            .iter()
+            .enumerate()
+            .map(|(at, event)| {
+                let envelope = EventEnvelope::<TaskExecution> {
+                    aggregate_id: self.job_id.clone(),
+                    sequence: self.committed_sequence + at + 1,
+                    payload: event.clone(),
+                    metadata: self.metadata.clone(),
+                };
+                SerializedEvent::try_from(&envelope)
+            })
+            .collect()
+    }
+}
+
+/// A failed append as cqrs-es's repositories report it: a sequence already taken is a conflict
+/// (another writer got there first), a lost connection is the database's, the rest unexpected.
+fn append_error(error: sqlx::Error) -> CommandError {
+    match &error {
+        sqlx::Error::Database(refusal) if refusal.is_unique_violation() => {
+            AggregateError::AggregateConflict
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed => AggregateError::DatabaseConnectionError(Box::new(error)),
+        _ => AggregateError::UnexpectedError(Box::new(error)),
     }
 }
 
@@ -280,15 +299,7 @@ fn refused_by_a_row(error: &anyhow::Error) -> bool {
 async fn commit_together(db: &Db, batch: &[Creation]) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for Creation { writer, .. } in batch {
-        for (at, event) in writer.unwritten.iter().enumerate() {
-            let envelope = EventEnvelope::<TaskExecution> {
-                aggregate_id: writer.job_id.clone(),
-                sequence: writer.committed_sequence + at + 1,
-                payload: event.clone(),
-                metadata: writer.metadata.clone(),
-            };
-            rows.push(SerializedEvent::try_from(&envelope)?);
-        }
+        rows.extend(writer.rows()?);
     }
     let mut tx = db.begin_write().await?;
     store::event_log::append(&mut tx, &rows).await?;

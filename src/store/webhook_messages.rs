@@ -535,11 +535,11 @@ mod tests {
         tx.commit().await.unwrap();
 
         // m2 is due but waits behind m1, which is not due yet.
-        assert!(claim_due(&db, "d/1", ms(4_999), ms(20_000), 10)
+        assert!(claim_due(db, "d/1", ms(4_999), ms(20_000), 10)
             .await
             .unwrap()
             .is_empty());
-        let claimed = claim_due(&db, "d/1", ms(5_000), ms(20_000), 10)
+        let claimed = claim_due(db, "d/1", ms(5_000), ms(20_000), 10)
             .await
             .unwrap();
         let ids = |claimed: &[ClaimedMessage]| -> Vec<String> {
@@ -548,11 +548,11 @@ mod tests {
         // The head, and behind it, in order, the due message that follows it.
         assert_eq!(ids(&claimed), ["m1", "m2"]);
         // Leased: nobody else gets it until the lease runs out.
-        assert!(claim_due(&db, "d/2", ms(19_999), ms(40_000), 10)
+        assert!(claim_due(db, "d/2", ms(19_999), ms(40_000), 10)
             .await
             .unwrap()
             .is_empty());
-        let again = claim_due(&db, "d/2", ms(20_001), ms(40_000), 10)
+        let again = claim_due(db, "d/2", ms(20_001), ms(40_000), 10)
             .await
             .unwrap();
         assert_eq!(ids(&again), ["m1", "m2"]);
@@ -567,7 +567,7 @@ mod tests {
             delivered_at: None,
             gone: false,
         };
-        settle(&db, &late).await.unwrap();
+        settle(db, &late).await.unwrap();
         let retry = Settlement {
             message: &again[0],
             attempt: None,
@@ -577,12 +577,12 @@ mod tests {
             delivered_at: None,
             gone: false,
         };
-        settle(&db, &retry).await.unwrap();
-        assert!(claim_due(&db, "d/3", ms(59_999), ms(80_000), 10)
+        settle(db, &retry).await.unwrap();
+        assert!(claim_due(db, "d/3", ms(59_999), ms(80_000), 10)
             .await
             .unwrap()
             .is_empty());
-        let third = claim_due(&db, "d/3", ms(60_000), ms(80_000), 10)
+        let third = claim_due(db, "d/3", ms(60_000), ms(80_000), 10)
             .await
             .unwrap();
         assert_eq!(ids(&third), ["m1", "m2"], "m2 still goes behind m1");
@@ -597,14 +597,14 @@ mod tests {
             delivered_at: Some(ms(60_100)),
             gone: false,
         };
-        settle(&db, &delivered).await.unwrap();
+        settle(db, &delivered).await.unwrap();
         // m2 is the head now but still d/3's, which sends it next; handed back, anyone may.
-        assert!(claim_due(&db, "d/4", ms(60_200), ms(90_000), 10)
+        assert!(claim_due(db, "d/4", ms(60_200), ms(90_000), 10)
             .await
             .unwrap()
             .is_empty());
-        settle_and_release(&db, "job-1", "d/3", None).await.unwrap();
-        let fourth = claim_due(&db, "d/4", ms(60_200), ms(90_000), 10)
+        settle_and_release(db, "job-1", "d/3", None).await.unwrap();
+        let fourth = claim_due(db, "d/4", ms(60_200), ms(90_000), 10)
             .await
             .unwrap();
         assert_eq!(ids(&fourth), ["m2"]);
@@ -613,20 +613,20 @@ mod tests {
             delivered_at: Some(ms(60_300)),
             ..delivered.clone()
         };
-        settle(&db, &m2_delivered).await.unwrap();
-        assert!(claim_due(&db, "d/5", ms(70_000), ms(90_000), 10)
+        settle(db, &m2_delivered).await.unwrap();
+        assert!(claim_due(db, "d/5", ms(70_000), ms(90_000), 10)
             .await
             .unwrap()
             .is_empty());
 
         // A redelivered message is its job's head again, once.
-        assert!(requeue(&db, "job-1", "m1", ms(70_000)).await.unwrap());
-        assert!(!requeue(&db, "job-1", "m1", ms(70_000)).await.unwrap());
+        assert!(requeue(db, "job-1", "m1", ms(70_000)).await.unwrap());
+        assert!(!requeue(db, "job-1", "m1", ms(70_000)).await.unwrap());
         // A message queued meanwhile follows it in the same claim, after it.
         let mut tx = db.begin_write().await.unwrap();
         assert_eq!(queue_all(&mut tx, &[message("m3", 3, 0)]).await.unwrap(), 1);
         tx.commit().await.unwrap();
-        let again = claim_due(&db, "d/6", ms(70_000), ms(90_000), 10)
+        let again = claim_due(db, "d/6", ms(70_000), ms(90_000), 10)
             .await
             .unwrap();
         assert_eq!(ids(&again), ["m1", "m3"]);
@@ -637,14 +637,14 @@ mod tests {
             next_attempt_at: Some(ms(95_000)),
             ..retry.clone()
         };
-        settle_and_release(&db, "job-1", "d/6", Some(&failed))
+        settle_and_release(db, "job-1", "d/6", Some(&failed))
             .await
             .unwrap();
-        assert!(claim_due(&db, "d/7", ms(94_999), ms(120_000), 10)
+        assert!(claim_due(db, "d/7", ms(94_999), ms(120_000), 10)
             .await
             .unwrap()
             .is_empty());
-        let later = claim_due(&db, "d/7", ms(95_000), ms(120_000), 10)
+        let later = claim_due(db, "d/7", ms(95_000), ms(120_000), 10)
             .await
             .unwrap();
         assert_eq!(ids(&later), ["m1", "m3"]);
