@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    event_count, json_of, seed_request, Backend, ServerOptions, TestDb, TestServer,
+    create_key, event_count, json_of, seed_request, Backend, ServerOptions, TestDb, TestServer,
 };
 use crate::on_both_backends;
 
@@ -18,6 +18,7 @@ on_both_backends!(
     invalid_requests_get_json_errors_and_write_nothing,
     unknown_or_malformed_ids_are_404,
     unknown_routes_and_methods_get_json_errors,
+    another_organizations_job_does_not_wait_behind_a_backlog,
 );
 
 fn is_uuid(text: &str) -> bool {
@@ -442,4 +443,59 @@ async fn unknown_routes_and_methods_get_json_errors(backend: Backend) {
         assert_eq!(code, StatusCode::METHOD_NOT_ALLOWED, "{path}");
         assert!(body["error"].is_string(), "{body}");
     }
+}
+
+/// Organizations take turns for the workers: with one worker and one organization's backlog
+/// queued first, another organization's job runs next, not after the backlog.
+async fn another_organizations_job_does_not_wait_behind_a_backlog(backend: Backend) {
+    const BACKLOG: usize = 30;
+    let db = TestDb::new(backend).await;
+    let server =
+        TestServer::start_with(&db, ServerOptions::default().env("WORKER_CONCURRENCY", 1)).await;
+    let other = create_key(&db, "globex").await;
+    let other_key = other["api_key"].as_str().unwrap();
+
+    let mut backlog = Vec::new();
+    for _ in 0..BACKLOG {
+        backlog.push(server.submit(&seed_request()).await);
+    }
+    let response = server
+        .client
+        .post(server.url("/api/v2/assessments/generate-ai"))
+        .header("X-API-Key", other_key)
+        .json(&seed_request())
+        .send()
+        .await
+        .unwrap();
+    let (code, body) = json_of(response).await;
+    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
+    let job_id = body["job_id"].as_str().unwrap();
+
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let (code, status) = server
+            .get_with_key(
+                &format!("/api/v2/task-executions/status/{job_id}"),
+                other_key,
+            )
+            .await;
+        assert_eq!(code, StatusCode::OK, "{status}");
+        if status["status"] == "completed" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{status}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut ended = 0;
+    for id in &backlog {
+        let status = server.status(id).await;
+        if matches!(status["status"].as_str(), Some("completed" | "failed")) {
+            ended += 1;
+        }
+    }
+    // First come, first served would have run the whole backlog first.
+    assert!(
+        ended < BACKLOG / 3,
+        "{ended} of the backlog's {BACKLOG} jobs ended before the other organization's one"
+    );
 }

@@ -1,0 +1,8 @@
+-- Fair claims across organizations: each organization's last claim, so a worker takes the
+-- oldest waiting job of the organization served longest ago (one never served first) rather
+-- than the oldest job overall, and one organization's backlog does not hold up another's job.
+CREATE TABLE job_queue_turns
+(
+    organization_id text        PRIMARY KEY,
+    last_claimed_at timestamptz NOT NULL
+);
