@@ -31,8 +31,8 @@ const RECHECK_AFTER: Duration = Duration::from_millis(2);
 /// or the poll interval. Errors are logged and retried.
 ///
 /// On PostgreSQL a commit can be unreadable for a moment: the log is read only below the
-/// oldest transaction still running, and another writer's transaction (a subscription's, a
-/// dispatcher's) may still hold that horizon back. So when a commit woke the runner and it
+/// oldest transaction still appending events, and another append may still hold that horizon
+/// back. So when a commit woke the runner and it
 /// found nothing, it looks again soon (2 ms, then doubling) rather than at the poll interval.
 pub async fn follow<F, Fut>(name: &'static str, mut commits: watch::Receiver<u64>, mut step: F)
 where

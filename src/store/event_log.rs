@@ -5,7 +5,9 @@
 //! PostgreSQL assigns positions at insert, so a transaction that inserts early and commits late
 //! would slip in behind a reader that ordered by position alone. Readers there order by
 //! (writing transaction id, position) and read only transactions older than every one still
-//! running. SQLite has one writer at a time, so its position order is commit order.
+//! running that appends events (`events_horizon()`, see its migration: other transactions,
+//! however long they stay open, hold nothing back). SQLite has one writer at a time, so its
+//! position order is commit order.
 
 use assessment_domain::TaskExecution;
 use chrono::{DateTime, Utc};
@@ -128,9 +130,7 @@ pub async fn read_matching(
                     // A row comparison, so the (txid, position) index starts the scan at the
                     // cursor: an OR of the two conditions scanned the log from its start on every
                     // read (50 ms at 150k events instead of 0.3 ms).
-                    query.push(
-                        "txid < pg_snapshot_xmin(pg_current_snapshot()) AND (txid, position) > ((",
-                    );
+                    query.push("txid < events_horizon() AND (txid, position) > ((");
                     query.push_bind(after.txid);
                     query.push("::bigint)::text::xid8, ");
                     query.push_bind(after.position);
@@ -175,7 +175,7 @@ fn at_or_before(tx: &Tx, end: Cursor) -> String {
 pub async fn last_readable(tx: &mut Tx) -> sqlx::Result<Cursor> {
     let (horizon, order) = match tx {
         Tx::Postgres(_) => (
-            " WHERE txid < pg_snapshot_xmin(pg_current_snapshot())",
+            " WHERE txid < events_horizon()",
             "events.txid DESC, events.position DESC",
         ),
         Tx::Sqlite(_) => ("", "position DESC"),
@@ -335,17 +335,16 @@ pub async fn wait_until_readable(db: &Db, limit: std::time::Duration) -> anyhow:
         .await?;
     let deadline = tokio::time::Instant::now() + limit;
     loop {
-        let horizon: i64 =
-            sqlx::query_scalar("SELECT (pg_snapshot_xmin(pg_current_snapshot())::text)::bigint")
-                .fetch_one(pool)
-                .await?;
+        let horizon: i64 = sqlx::query_scalar("SELECT (events_horizon()::text)::bigint")
+            .fetch_one(pool)
+            .await?;
         if horizon > newest {
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
             anyhow::bail!(
-                "a long-running transaction (older than transaction {newest}) holds back the \
-                 log; end it and try again"
+                "a transaction appending events (older than transaction {newest}) holds back \
+                 the log; end it and try again"
             );
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -418,5 +417,77 @@ pub async fn import(tx: &mut Tx, events: &[ExportedEvent]) -> sqlx::Result<Curso
                 .await?;
             Ok(Cursor { txid: 0, position })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(job_id: &str) -> SerializedEvent {
+        SerializedEvent::new(
+            job_id.to_owned(),
+            1,
+            TaskExecution::TYPE.to_owned(),
+            "LogAppended".to_owned(),
+            "1.0".to_owned(),
+            serde_json::json!({}),
+            serde_json::json!({}),
+        )
+    }
+
+    async fn readable(db: &Db) -> Vec<String> {
+        let mut tx = db.begin_read().await.unwrap();
+        let read = read_after(&mut tx, Cursor::default(), 100).await.unwrap();
+        tx.rollback().await.unwrap();
+        read.into_iter().map(|event| event.job_id).collect()
+    }
+
+    /// An append still open holds back the appends that commit after it began, so a reader
+    /// never moves past it; a transaction that appends nothing holds back nothing, however long
+    /// it stays open.
+    #[tokio::test]
+    async fn readers_wait_for_open_appends_and_for_nothing_else() {
+        let (db, _guard) = crate::store::scratch_postgres().await;
+        let Db::Postgres(pool) = &db else {
+            unreachable!()
+        };
+        // A stranger: a transaction with an id, open for the whole test.
+        let mut stranger = pool.begin().await.unwrap();
+        sqlx::query("SELECT txid_current()")
+            .execute(&mut *stranger)
+            .await
+            .unwrap();
+
+        let mut open = db.begin_write().await.unwrap();
+        append(&mut open, &[row("open")]).await.unwrap();
+        let mut later = db.begin_write().await.unwrap();
+        append(&mut later, &[row("later")]).await.unwrap();
+        later.commit().await.unwrap();
+        assert!(
+            readable(&db).await.is_empty(),
+            "the committed append waits behind the open one"
+        );
+
+        open.commit().await.unwrap();
+        assert_eq!(readable(&db).await, ["open", "later"]);
+
+        // Events must be a transaction's first rows: a writer that already has a transaction
+        // id when it appends could be passed by a reader before it commits.
+        let mut late_writer = pool.begin().await.unwrap();
+        sqlx::query("SELECT txid_current()")
+            .execute(&mut *late_writer)
+            .await
+            .unwrap();
+        let refused = sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
+                 event_version, payload, metadata)
+             VALUES ('TaskExecution', 'late', 1, 'LogAppended', '1.0', '{}', '{}')",
+        )
+        .execute(&mut *late_writer)
+        .await
+        .unwrap_err();
+        assert!(refused.to_string().contains("first rows"), "{refused}");
+        stranger.rollback().await.unwrap();
     }
 }

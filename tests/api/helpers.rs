@@ -56,7 +56,7 @@ pub struct TestDb {
 
 /// The PostgreSQL server the tests create their databases on: `TEST_POSTGRES_URL`, else the
 /// local server on 127.0.0.1:5432, else a throwaway cluster started for this test run.
-fn postgres_admin_url() -> String {
+pub fn postgres_admin_url() -> String {
     static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     URL.get_or_init(|| {
         if let Ok(url) = std::env::var("TEST_POSTGRES_URL") {

@@ -10,8 +10,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    add_stray_status_view, cli, damage_status_views, json_of, random_key, seed_request, Backend,
-    ServerOptions, TestDb, TestServer,
+    add_stray_status_view, cli, damage_status_views, json_of, postgres_admin_url, random_key,
+    seed_request, Backend, ServerOptions, TestDb, TestServer,
 };
 use crate::on_both_backends;
 
@@ -22,6 +22,7 @@ on_both_backends!(
     replay_rebuilds_a_damaged_read_model_while_the_service_runs,
     history_written_with_an_old_event_version_still_loads,
     the_live_stream_delivers_every_update_and_ends,
+    a_transaction_left_open_elsewhere_delays_no_job,
 );
 
 fn nurse_job() -> Value {
@@ -461,4 +462,66 @@ async fn a_history_moved_from_sqlite_to_postgres_replays_to_the_same_views() {
     assert_eq!(source_views.0.len(), 3);
     assert_eq!(source_views.1.len(), 2, "one assessment per completed job");
     assert_eq!(source_views, views(&target_db).await.unwrap());
+}
+
+/// A transaction someone leaves open (on PostgreSQL in another database of the cluster, with a
+/// transaction id; on SQLite a reader of the same file) holds back neither the job, its status
+/// nor the feed: readers of the log wait only for transactions appending events.
+async fn a_transaction_left_open_elsewhere_delays_no_job(backend: Backend) {
+    use sqlx::Connection;
+
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db).await;
+    let mut postgres_stranger = None;
+    let mut sqlite_stranger = None;
+    match backend {
+        Backend::Postgres => {
+            let mut connection = sqlx::PgConnection::connect(&postgres_admin_url())
+                .await
+                .unwrap();
+            sqlx::query("BEGIN").execute(&mut connection).await.unwrap();
+            sqlx::query("SELECT txid_current()")
+                .execute(&mut connection)
+                .await
+                .unwrap();
+            postgres_stranger = Some(connection);
+        }
+        Backend::Sqlite => {
+            let mut connection = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            sqlx::query("BEGIN").execute(&mut connection).await.unwrap();
+            sqlx::query("SELECT COUNT(*) FROM events")
+                .execute(&mut connection)
+                .await
+                .unwrap();
+            sqlite_stranger = Some(connection);
+        }
+    }
+
+    let job_id = server.submit(&seed_request()).await;
+    let status = server.wait_until_ended(&job_id).await;
+    assert_eq!(status["status"], "completed", "{status}");
+    let (code, feed) = server.get("/api/v2/events?limit=1000").await;
+    assert_eq!(code, StatusCode::OK, "{feed}");
+    let last = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|event| event["job_id"] == job_id)
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(last["event_type"], "Completed", "{feed}");
+
+    // The stranger was open all along.
+    if let Some(mut connection) = postgres_stranger {
+        sqlx::query("ROLLBACK")
+            .execute(&mut connection)
+            .await
+            .unwrap();
+    }
+    if let Some(mut connection) = sqlite_stranger {
+        sqlx::query("ROLLBACK")
+            .execute(&mut connection)
+            .await
+            .unwrap();
+    }
 }
