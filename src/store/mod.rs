@@ -62,6 +62,10 @@ fn versions(list: &[i64]) -> String {
 /// Where the embedded default keeps its file when `DATABASE_URL` is unset.
 pub const DEFAULT_SQLITE_URL: &str = "sqlite://data/assessments.sqlite";
 
+/// How long PostgreSQL lets one of the service's sessions sit idle inside a transaction
+/// before ending it. The service's transactions never wait on anything but the database.
+pub const IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
+
 #[derive(Clone, Debug)]
 pub enum Db {
     Postgres(PgPool),
@@ -198,7 +202,14 @@ impl Db {
     /// folder if needed.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url).context("invalid PostgreSQL URL")?;
+            // A transaction of ours left idle (a stuck task, a lost client) is ended by the
+            // server: an open append would hold back every reader of the log.
+            let options = PgConnectOptions::from_str(url)
+                .context("invalid PostgreSQL URL")?
+                .options([(
+                    "idle_in_transaction_session_timeout",
+                    IDLE_IN_TRANSACTION_TIMEOUT,
+                )]);
             // No ping before each use (sqlx's default): it is a round trip on every query. A
             // connection the server dropped fails its next query and leaves the pool.
             let pool = PgPoolOptions::new()
@@ -414,6 +425,19 @@ impl Drop for ScratchPostgres {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_services_postgresql_sessions_end_transactions_left_idle() {
+        let (db, _guard) = scratch_postgres().await;
+        let Db::Postgres(pool) = &db else {
+            unreachable!()
+        };
+        let timeout: String = sqlx::query_scalar("SHOW idle_in_transaction_session_timeout")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(timeout, "1min");
+    }
 
     #[tokio::test]
     async fn a_new_database_gets_the_schema_and_one_behind_is_refused_with_what_to_run() {
