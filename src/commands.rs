@@ -192,11 +192,9 @@ impl JobWriter {
         let rows = self
             .rows()
             .map_err(|error| AggregateError::UnexpectedError(error.into()))?;
-        let mut tx = self.bus.db.begin_write().await.map_err(append_error)?;
-        store::event_log::append(&mut tx, &rows)
+        commit_rows(&self.bus.db, &rows)
             .await
             .map_err(append_error)?;
-        tx.commit().await.map_err(append_error)?;
         self.committed_sequence += self.unwritten.len();
         self.unwritten.clear();
         self.bus.committed.send_modify(|commits| *commits += 1);
@@ -275,7 +273,7 @@ async fn commit_creations(bus: CommandBus, mut inbox: mpsc::Receiver<Creation>) 
                         "group commit refused; committing one by one"
                     );
                 }
-                // Each through cqrs-es's own commit, as every other command goes.
+                // Each in a commit of its own, as every other command goes.
                 for mut creation in batch.drain(..) {
                     let outcome = creation.writer.flush().await;
                     let _ = creation.done.send(outcome);
@@ -301,10 +299,14 @@ async fn commit_together(db: &Db, batch: &[Creation]) -> anyhow::Result<()> {
     for Creation { writer, .. } in batch {
         rows.extend(writer.rows()?);
     }
+    Ok(commit_rows(db, &rows).await?)
+}
+
+/// Appends `rows` in a transaction of their own.
+async fn commit_rows(db: &Db, rows: &[SerializedEvent]) -> sqlx::Result<()> {
     let mut tx = db.begin_write().await?;
-    store::event_log::append(&mut tx, &rows).await?;
-    tx.commit().await?;
-    Ok(())
+    store::event_log::append(&mut tx, rows).await?;
+    tx.commit().await
 }
 
 #[cfg(test)]
@@ -367,7 +369,7 @@ mod tests {
         let outcomes = create_all(&bus, &second).await;
         for (id, outcome) in second.iter().zip(&outcomes) {
             if id == &first[7] {
-                // postgres-es calls it a conflict; sqlite-es passes the unique violation on.
+                // A conflict: the id's first sequence is taken.
                 assert!(outcome.is_err(), "{outcome:?}");
             } else {
                 assert!(outcome.is_ok(), "{id}: {outcome:?}");

@@ -148,14 +148,7 @@ async fn another_organizations_jobs_and_assessments_are_404(backend: Backend) {
     let (_, own_feed) = server.get("/api/v2/events?limit=1000").await;
     assert!(!own_feed["events"].as_array().unwrap().is_empty());
 
-    let response = server
-        .client
-        .post(server.url("/api/v2/assessments/generate-ai"))
-        .header("apiKey", other_key)
-        .json(&seed_request())
-        .send()
-        .await
-        .unwrap();
+    let response = server.generate_with_key(&seed_request(), other_key).await;
     let (_, body) = json_of(response).await;
     let their_job = body["job_id"].as_str().unwrap();
     let path = format!("/api/v2/task-executions/status/{their_job}");

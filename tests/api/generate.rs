@@ -459,33 +459,9 @@ async fn another_organizations_job_does_not_wait_behind_a_backlog(backend: Backe
     for _ in 0..BACKLOG {
         backlog.push(server.submit(&seed_request()).await);
     }
-    let response = server
-        .client
-        .post(server.url("/api/v2/assessments/generate-ai"))
-        .header("X-API-Key", other_key)
-        .json(&seed_request())
-        .send()
-        .await
-        .unwrap();
-    let (code, body) = json_of(response).await;
-    assert_eq!(code, StatusCode::ACCEPTED, "{body}");
-    let job_id = body["job_id"].as_str().unwrap();
-
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(90);
-    loop {
-        let (code, status) = server
-            .get_with_key(
-                &format!("/api/v2/task-executions/status/{job_id}"),
-                other_key,
-            )
-            .await;
-        assert_eq!(code, StatusCode::OK, "{status}");
-        if status["status"] == "completed" {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{status}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let job_id = server.submit_with_key(&seed_request(), other_key).await;
+    let status = server.wait_until_ended_with_key(&job_id, other_key).await;
+    assert_eq!(status["status"], "completed", "{status}");
     let mut ended = 0;
     for id in &backlog {
         let status = server.status(id).await;

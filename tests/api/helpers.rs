@@ -381,9 +381,13 @@ impl TestServer {
     }
 
     pub async fn generate(&self, body: &Value) -> Response {
+        self.generate_with_key(body, &self.api_key).await
+    }
+
+    pub async fn generate_with_key(&self, body: &Value, key: &str) -> Response {
         self.client
             .post(self.url("/api/v2/assessments/generate-ai"))
-            .header("apiKey", &self.api_key)
+            .header("apiKey", key)
             .json(body)
             .send()
             .await
@@ -392,7 +396,11 @@ impl TestServer {
 
     /// Submits a job that must be accepted; returns its id.
     pub async fn submit(&self, body: &Value) -> String {
-        let response = self.generate(body).await;
+        self.submit_with_key(body, &self.api_key).await
+    }
+
+    pub async fn submit_with_key(&self, body: &Value, key: &str) -> String {
+        let response = self.generate_with_key(body, key).await;
         assert_eq!(response.status(), StatusCode::ACCEPTED);
         let body: Value = response.json().await.expect("JSON body");
         body["job_id"].as_str().expect("job_id").to_owned()
@@ -414,8 +422,12 @@ impl TestServer {
     }
 
     pub async fn status(&self, job_id: &str) -> Value {
+        self.status_with_key(job_id, &self.api_key).await
+    }
+
+    pub async fn status_with_key(&self, job_id: &str, key: &str) -> Value {
         let (code, body) = self
-            .get(&format!("/api/v2/task-executions/status/{job_id}"))
+            .get_with_key(&format!("/api/v2/task-executions/status/{job_id}"), key)
             .await;
         assert_eq!(code, StatusCode::OK, "{body}");
         body
@@ -423,9 +435,13 @@ impl TestServer {
 
     /// Polls the status until it is `completed` or `failed`.
     pub async fn wait_until_ended(&self, job_id: &str) -> Value {
+        self.wait_until_ended_with_key(job_id, &self.api_key).await
+    }
+
+    pub async fn wait_until_ended_with_key(&self, job_id: &str, key: &str) -> Value {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
         loop {
-            let status = self.status(job_id).await;
+            let status = self.status_with_key(job_id, key).await;
             if matches!(status["status"].as_str(), Some("completed" | "failed")) {
                 return status;
             }

@@ -472,30 +472,30 @@ async fn a_transaction_left_open_elsewhere_delays_no_job(backend: Backend) {
 
     let db = TestDb::new(backend).await;
     let server = TestServer::start(&db).await;
-    let mut postgres_stranger = None;
-    let mut sqlite_stranger = None;
-    match backend {
+    enum Stranger {
+        Postgres(sqlx::PgConnection),
+        Sqlite(sqlx::SqliteConnection),
+    }
+    let stranger = match backend {
         Backend::Postgres => {
             let mut connection = sqlx::PgConnection::connect(&postgres_admin_url())
                 .await
                 .unwrap();
-            sqlx::query("BEGIN").execute(&mut connection).await.unwrap();
-            sqlx::query("SELECT txid_current()")
+            sqlx::raw_sql("BEGIN; SELECT txid_current()")
                 .execute(&mut connection)
                 .await
                 .unwrap();
-            postgres_stranger = Some(connection);
+            Stranger::Postgres(connection)
         }
         Backend::Sqlite => {
             let mut connection = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-            sqlx::query("BEGIN").execute(&mut connection).await.unwrap();
-            sqlx::query("SELECT COUNT(*) FROM events")
+            sqlx::raw_sql("BEGIN; SELECT COUNT(*) FROM events")
                 .execute(&mut connection)
                 .await
                 .unwrap();
-            sqlite_stranger = Some(connection);
+            Stranger::Sqlite(connection)
         }
-    }
+    };
 
     let job_id = server.submit(&seed_request()).await;
     let status = server.wait_until_ended(&job_id).await;
@@ -512,16 +512,15 @@ async fn a_transaction_left_open_elsewhere_delays_no_job(backend: Backend) {
     assert_eq!(last["event_type"], "Completed", "{feed}");
 
     // The stranger was open all along.
-    if let Some(mut connection) = postgres_stranger {
-        sqlx::query("ROLLBACK")
+    match stranger {
+        Stranger::Postgres(mut connection) => sqlx::raw_sql("ROLLBACK")
             .execute(&mut connection)
             .await
-            .unwrap();
-    }
-    if let Some(mut connection) = sqlite_stranger {
-        sqlx::query("ROLLBACK")
+            .map(drop),
+        Stranger::Sqlite(mut connection) => sqlx::raw_sql("ROLLBACK")
             .execute(&mut connection)
             .await
-            .unwrap();
+            .map(drop),
     }
+    .unwrap();
 }
