@@ -1,7 +1,7 @@
 //! The skill taxonomy (`data/skills/*.json`): canonical names, families, kinds, parents, and
 //! the spellings job ads use, found as whole words in one pass over the text (Aho-Corasick).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::{Deserialize, Serialize};
@@ -139,7 +139,18 @@ struct Pattern {
 #[derive(Debug, Clone)]
 struct LoosePattern {
     skill: usize,
-    stems: Vec<String>,
+    /// The stems of its words, as ids of `Taxonomy::stem_ids`.
+    stems: Vec<u32>,
+}
+
+/// The loose patterns, and the indexes that find them from a text's words.
+#[derive(Debug, Default)]
+struct LooseIndex {
+    patterns: Vec<LoosePattern>,
+    /// An id for every stem a loose pattern has (compared as numbers while searching).
+    stem_ids: HashMap<String, u32>,
+    /// Patterns by the id of their rarest stem.
+    by_stem: HashMap<u32, Vec<usize>>,
 }
 
 #[derive(Debug)]
@@ -147,9 +158,7 @@ pub struct Taxonomy {
     families: Families,
     /// Role profiles: what a common title asks for whatever the ad's words.
     roles: Roles,
-    loose: Vec<LoosePattern>,
-    /// Loose patterns by the stem of their rarest word.
-    loose_by_stem: HashMap<String, Vec<usize>>,
+    loose: LooseIndex,
     skills: Vec<Skill>,
     by_spelling: HashMap<String, usize>,
     /// Case-insensitive spellings (ASCII case folding keeps byte offsets of the original).
@@ -278,11 +287,11 @@ const COMMON_WORDS: &[&str] = &[
     "use",
 ];
 
-fn loose_patterns(skills: &[Skill]) -> (Vec<LoosePattern>, HashMap<String, Vec<usize>>) {
+fn loose_patterns(skills: &[Skill]) -> LooseIndex {
     let common: Vec<String> = COMMON_WORDS.iter().map(|w| stem(w)).collect();
     let mut loose = Vec::new();
     let mut seen: HashMap<Vec<String>, usize> = HashMap::new();
-    let mut ambiguous: Vec<Vec<String>> = Vec::new();
+    let mut ambiguous: HashSet<Vec<String>> = HashSet::new();
     for (index, skill) in skills.iter().enumerate() {
         for spelling in std::iter::once(&skill.name).chain(&skill.aliases) {
             let mut stems: Vec<String> = tokens(spelling, 0, spelling.len())
@@ -311,37 +320,49 @@ fn loose_patterns(skills: &[Skill]) -> (Vec<LoosePattern>, HashMap<String, Vec<u
                 continue;
             }
             match seen.get(&stems) {
-                Some(&other) if other != index => ambiguous.push(stems.clone()),
+                Some(&other) if other != index => {
+                    ambiguous.insert(stems.clone());
+                }
                 Some(_) => continue,
                 None => {
                     seen.insert(stems.clone(), index);
                 }
             }
-            loose.push(LoosePattern {
-                skill: index,
-                stems,
-            });
+            loose.push((index, stems));
         }
     }
     // Two skills with the same words in another order ("Data Governance" / "governance of
     // data" rarely, but "Sales Operations" / "Operations Sales" might): neither is loose.
-    loose.retain(|p| !ambiguous.contains(&p.stems));
+    loose.retain(|(_, stems)| !ambiguous.contains(stems));
     let mut frequency: HashMap<&str, usize> = HashMap::new();
-    for pattern in &loose {
-        for stem in &pattern.stems {
+    for (_, stems) in &loose {
+        for stem in stems {
             *frequency.entry(stem).or_default() += 1;
         }
     }
-    let mut by_stem: HashMap<String, Vec<usize>> = HashMap::new();
-    for (index, pattern) in loose.iter().enumerate() {
-        let rarest = pattern
-            .stems
+    let mut index = LooseIndex::default();
+    for (skill, stems) in &loose {
+        let rarest = stems
             .iter()
             .min_by_key(|s| (frequency[s.as_str()], s.len()))
             .expect("two or more stems");
-        by_stem.entry(rarest.clone()).or_default().push(index);
+        let mut id_of = |stem: &String| {
+            let next = index.stem_ids.len() as u32;
+            *index.stem_ids.entry(stem.clone()).or_insert(next)
+        };
+        let rarest = id_of(rarest);
+        let stems = stems.iter().map(&mut id_of).collect();
+        index
+            .by_stem
+            .entry(rarest)
+            .or_default()
+            .push(index.patterns.len());
+        index.patterns.push(LoosePattern {
+            skill: *skill,
+            stems,
+        });
     }
-    (loose, by_stem)
+    index
 }
 
 impl Taxonomy {
@@ -454,17 +475,24 @@ impl Taxonomy {
                 at = skills[parent].parent;
             }
         }
-        let (loose, loose_by_stem) = loose_patterns(&skills);
+        // The large automaton builds on a thread of its own while the loose patterns and the
+        // small automaton build here: the load takes the longer of the two, not their sum.
+        let (folded, exact, loose) = std::thread::scope(|scope| {
+            let folded = scope.spawn(|| automaton(&folded_spellings, true));
+            let exact = automaton(&exact_spellings, false);
+            let loose = loose_patterns(&skills);
+            let folded = folded.join().expect("building the automaton panicked");
+            (folded, exact, loose)
+        });
         Ok(Taxonomy {
             families,
             roles: Roles::default(),
             loose,
-            loose_by_stem,
             skills,
             by_spelling,
-            folded: automaton(&folded_spellings, true)?,
+            folded: folded?,
             folded_patterns,
-            exact: automaton(&exact_spellings, false)?,
+            exact: exact?,
             exact_patterns,
         })
     }
@@ -589,7 +617,7 @@ impl Taxonomy {
         exact: &[Mention],
     ) -> Vec<Mention> {
         let taken: Vec<(usize, usize)> = exact.iter().flat_map(|m| m.spans.clone()).collect();
-        let known: Vec<usize> = exact.iter().map(|m| m.skill).collect();
+        let known: HashSet<usize> = exact.iter().map(|m| m.skill).collect();
         let mut by_skill: HashMap<usize, Vec<(usize, usize)>> = HashMap::new();
         for &(start, end) in units {
             // A piece of a hyphenated word ("in-house", "full-time") is not a word of its own.
@@ -597,12 +625,17 @@ impl Taxonomy {
                 .into_iter()
                 .filter(|t| !hyphenated(text, t.start, t.end))
                 .collect();
-            for (at, word) in words.iter().enumerate() {
-                let Some(patterns) = self.loose_by_stem.get(&word.stem) else {
+            // Each word's stem by id; a stem no pattern has cannot match.
+            let ids: Vec<Option<u32>> = words
+                .iter()
+                .map(|w| self.loose.stem_ids.get(&w.stem).copied())
+                .collect();
+            for (at, id) in ids.iter().enumerate() {
+                let Some(patterns) = id.and_then(|id| self.loose.by_stem.get(&id)) else {
                     continue;
                 };
                 for &pattern in patterns {
-                    let pattern = &self.loose[pattern];
+                    let pattern = &self.loose.patterns[pattern];
                     if known.contains(&pattern.skill) {
                         continue;
                     }
@@ -610,9 +643,8 @@ impl Taxonomy {
                     let from = at.saturating_sub(reach);
                     let to = (at + reach + 1).min(words.len());
                     let mut positions = Vec::with_capacity(pattern.stems.len());
-                    for stem in &pattern.stems {
-                        match (from..to)
-                            .find(|&i| &words[i].stem == stem && !positions.contains(&i))
+                    for &stem in &pattern.stems {
+                        match (from..to).find(|&i| ids[i] == Some(stem) && !positions.contains(&i))
                         {
                             Some(i) => positions.push(i),
                             None => break,

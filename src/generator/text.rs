@@ -59,16 +59,34 @@ pub struct Token {
 
 thread_local! {
     static STEMMER: frostem::Stemmer = frostem::Stemmer::new(frostem::Algorithm::English);
+    /// Stems already computed on this thread, by word.
+    static STEMS: std::cell::RefCell<std::collections::HashMap<String, String>> =
+        std::cell::RefCell::default();
 }
+
+/// How many words' stems a thread remembers at most.
+const STEMS_KEPT: usize = 100_000;
 
 /// The stem of one lower-case word, folded a little further than Snowball's so a noun and its
 /// verb meet ("reconciliation" and "reconcile", "analysis" and "analyze").
 pub fn stem(word: &str) -> String {
-    let mut stem = STEMMER.with(|stemmer| stemmer.stem(word).into_owned());
-    if stem.len() > 4 && stem.ends_with('i') {
-        stem.pop();
-    }
-    stem.replace('z', "s")
+    STEMS.with_borrow_mut(|stems| {
+        if let Some(known) = stems.get(word) {
+            return known.clone();
+        }
+        let mut stem = STEMMER.with(|stemmer| stemmer.stem(word).into_owned());
+        if stem.len() > 4 && stem.ends_with('i') {
+            stem.pop();
+        }
+        let stem = stem.replace('z', "s");
+        // Ads and spellings reuse a few thousand words; a text of invented ones cannot make
+        // the memo grow without bound.
+        if stems.len() >= STEMS_KEPT {
+            stems.clear();
+        }
+        stems.insert(word.to_owned(), stem.clone());
+        stem
+    })
 }
 
 /// The words of `text[start..end]` with their stems, function words left out.
