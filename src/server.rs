@@ -1,8 +1,10 @@
 //! `serve`: the HTTP API, the read-model subscription and the workers in one process, with
 //! graceful shutdown on SIGTERM or Ctrl-C.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::sync::{watch, Notify};
@@ -14,7 +16,7 @@ use crate::generator::llm::{LlmClient, LlmConfig};
 use crate::generator::Engine;
 use crate::http::{self, AppState};
 use crate::projector;
-use crate::store::Db;
+use crate::store::{event_log, Db};
 use crate::webhooks::dispatcher::Dispatcher;
 use crate::webhooks::{outbox, WebhookConfig};
 use crate::worker::{Worker, WorkerConfig};
@@ -80,6 +82,7 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
             messages_queued,
         )),
         tokio::spawn(dispatcher.run()),
+        tokio::spawn(watch_open_writers(db.clone())),
     ];
     let workers = Worker::new(
         db.clone(),
@@ -122,6 +125,48 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
         task.abort();
     }
     served.context("HTTP server failed")
+}
+
+/// How long an append may stay open before the service warns about it.
+const OPEN_WRITER_WARNING: Duration = Duration::from_secs(5);
+/// How often the service looks for long open appends (so a warning comes within 7 s).
+const OPEN_WRITER_CHECK: Duration = Duration::from_secs(2);
+/// How often the warning repeats while the same transaction stays open.
+const OPEN_WRITER_REPEAT: Duration = Duration::from_secs(30);
+
+/// Warns about a transaction appending events that stays open (any instance's, or anyone's
+/// hand-written one): while it is open, no job, status, feed read or webhook gets past it.
+async fn watch_open_writers(db: Db) {
+    let mut warned: HashMap<i32, tokio::time::Instant> = HashMap::new();
+    let mut ticks = tokio::time::interval(OPEN_WRITER_CHECK);
+    loop {
+        ticks.tick().await;
+        let writers = match event_log::open_writers(&db, OPEN_WRITER_WARNING).await {
+            Ok(writers) => writers,
+            Err(error) => {
+                tracing::debug!(%error, "cannot look for open event writers");
+                continue;
+            }
+        };
+        warned.retain(|pid, _| writers.iter().any(|w| w.pid == *pid));
+        for writer in writers {
+            let due = warned
+                .get(&writer.pid)
+                .is_none_or(|at| at.elapsed() >= OPEN_WRITER_REPEAT);
+            if due {
+                tracing::warn!(
+                    pid = writer.pid,
+                    application_name = %writer.application_name,
+                    age_seconds = writer.age_seconds.round(),
+                    state = %writer.state,
+                    "a transaction appending events has stayed open and holds back every reader \
+                     of the log (jobs, status, feed, webhooks) until it ends; end it \
+                     (pg_terminate_backend(pid)) if it is stuck"
+                );
+                warned.insert(writer.pid, tokio::time::Instant::now());
+            }
+        }
+    }
 }
 
 async fn shutdown_signal() {

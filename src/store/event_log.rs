@@ -351,6 +351,46 @@ pub async fn wait_until_readable(db: &Db, limit: std::time::Duration) -> anyhow:
     }
 }
 
+/// A transaction appending events that has stayed open (PostgreSQL): while it is open, every
+/// reader of the log waits for it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct OpenWriter {
+    pub pid: i32,
+    pub application_name: String,
+    /// Seconds since its transaction began.
+    pub age_seconds: f64,
+    /// `active`, `idle in transaction`, ...
+    pub state: String,
+}
+
+/// The transactions of this database that hold the event writers' lock (see the migration
+/// `event_writers`) and began at least `older_than` ago, oldest first. None on SQLite, where
+/// a writer holds the whole database for the instant of its commit.
+pub async fn open_writers(
+    db: &Db,
+    older_than: std::time::Duration,
+) -> sqlx::Result<Vec<OpenWriter>> {
+    let Db::Postgres(pool) = db else {
+        return Ok(Vec::new());
+    };
+    sqlx::query_as(
+        "SELECT a.pid,
+                COALESCE(a.application_name, '') AS application_name,
+                EXTRACT(EPOCH FROM clock_timestamp() - a.xact_start)::float8 AS age_seconds,
+                COALESCE(a.state, '') AS state
+         FROM pg_locks l
+         JOIN pg_stat_activity a ON a.pid = l.pid
+         WHERE l.locktype = 'advisory' AND l.granted
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+           AND l.classid = 1702260341 AND l.objid = 1 AND l.objsubid = 2
+           AND a.xact_start <= clock_timestamp() - make_interval(secs => $1)
+         ORDER BY a.xact_start",
+    )
+    .bind(older_than.as_secs_f64())
+    .fetch_all(pool)
+    .await
+}
+
 /// An event as exported, to be imported with its position and time.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ExportedEvent {
@@ -488,6 +528,43 @@ mod tests {
         .await
         .unwrap_err();
         assert!(refused.to_string().contains("first rows"), "{refused}");
+        stranger.rollback().await.unwrap();
+    }
+
+    /// Only a transaction that appended events counts as an open writer, named by its pid and
+    /// application name, and only once it is older than asked.
+    #[tokio::test]
+    async fn an_open_append_is_named_and_a_stranger_is_not() {
+        let (db, _guard) = crate::store::scratch_postgres().await;
+        let Db::Postgres(pool) = &db else {
+            unreachable!()
+        };
+        let mut stranger = pool.begin().await.unwrap();
+        sqlx::query("SELECT txid_current()")
+            .execute(&mut *stranger)
+            .await
+            .unwrap();
+        let mut open = db.begin_write().await.unwrap();
+        append(&mut open, &[row("open")]).await.unwrap();
+        let Tx::Postgres(conn) = &mut open else {
+            unreachable!()
+        };
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        let writers = open_writers(&db, std::time::Duration::ZERO).await.unwrap();
+        assert_eq!(writers.iter().map(|w| w.pid).collect::<Vec<_>>(), [pid]);
+        assert_eq!(writers[0].application_name, crate::store::APPLICATION_NAME);
+        assert!(open_writers(&db, std::time::Duration::from_secs(3600))
+            .await
+            .unwrap()
+            .is_empty());
+        open.commit().await.unwrap();
+        assert!(open_writers(&db, std::time::Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty());
         stranger.rollback().await.unwrap();
     }
 }

@@ -66,6 +66,10 @@ pub const DEFAULT_SQLITE_URL: &str = "sqlite://data/assessments.sqlite";
 /// before ending it. The service's transactions never wait on anything but the database.
 pub const IDLE_IN_TRANSACTION_TIMEOUT: &str = "60s";
 
+/// The `application_name` of the service's PostgreSQL sessions, as `pg_stat_activity` and the
+/// warning about a long open append show it.
+pub const APPLICATION_NAME: &str = "assessment-service";
+
 #[derive(Clone, Debug)]
 pub enum Db {
     Postgres(PgPool),
@@ -204,12 +208,17 @@ impl Db {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             // A transaction of ours left idle (a stuck task, a lost client) is ended by the
             // server: an open append would hold back every reader of the log.
-            let options = PgConnectOptions::from_str(url)
+            let mut options = PgConnectOptions::from_str(url)
                 .context("invalid PostgreSQL URL")?
                 .options([(
                     "idle_in_transaction_session_timeout",
                     IDLE_IN_TRANSACTION_TIMEOUT,
                 )]);
+            // Named, unless the URL names it (`?application_name=`), so an operator can tell
+            // our sessions, and the warning about a long open append, which one is ours.
+            if options.get_application_name().is_none() {
+                options = options.application_name(APPLICATION_NAME);
+            }
             // No ping before each use (sqlx's default): it is a round trip on every query. A
             // connection the server dropped fails its next query and leaves the pool.
             let pool = PgPoolOptions::new()
