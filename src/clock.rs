@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::store::time::LeaseClock;
+
 /// The system clock, or in tests a manual one.
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
@@ -33,9 +35,13 @@ impl Clock {
         }
     }
 
-    /// `by` from now.
-    pub fn after(&self, by: Duration) -> DateTime<Utc> {
-        self.now() + by
+    /// The clock leases are judged by: the database's for the system clock (instances' wall
+    /// clocks may disagree; the database's is one for all), this one's time for a manual one.
+    pub fn for_leases(&self) -> LeaseClock {
+        match &self.manual {
+            None => LeaseClock::Database,
+            Some(_) => LeaseClock::At(self.now()),
+        }
     }
 
     /// Moves a manual clock forward (every copy of it sees the move).
@@ -65,8 +71,9 @@ mod tests {
         clock.advance(Duration::from_secs(90));
         assert_eq!(copy.now(), start + Duration::from_secs(90));
         assert_eq!(
-            copy.after(Duration::from_secs(10)),
-            start + Duration::from_secs(100)
+            copy.for_leases(),
+            LeaseClock::At(start + Duration::from_secs(90))
         );
+        assert_eq!(Clock::system().for_leases(), LeaseClock::Database);
     }
 }

@@ -60,9 +60,9 @@ pub async fn redeliver(
     Path((job_id, delivery_id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let job_id = canonical_id(&job_id).ok_or(JOB_NOT_FOUND)?;
-    let now = state.clock.now();
+    let clock = state.clock.for_leases();
     let organization_id = &caller.organization_id;
-    match delivery_log::redeliver(&state.db, &job_id, &delivery_id, organization_id, now).await? {
+    match delivery_log::redeliver(&state.db, &job_id, &delivery_id, organization_id, clock).await? {
         Redelivery::Queued => {}
         Redelivery::NotFound => return Err(ApiError::NotFound("Webhook delivery not found")),
         Redelivery::InFlight => {

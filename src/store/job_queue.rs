@@ -1,12 +1,13 @@
 //! The `job_queue` table: jobs waiting for a worker, claimed with a lease that the worker
-//! renews while the job runs. Times are the caller's (from its clock), so lease expiry is
-//! decided, and tested, without waiting.
+//! renews while the job runs. Leases are judged by the database's clock ([`LeaseClock`]), so
+//! an instance whose clock runs ahead cannot take a job early; tests pass a time instead and
+//! decide expiry without waiting.
 
-use chrono::{DateTime, Utc};
+use std::time::Duration;
 
 use sqlx::QueryBuilder;
 
-use super::time::StoredTime;
+use super::time::{later_sql, now_sql, LeaseClock};
 use super::{Db, Tx};
 use crate::{with_pool, with_tx};
 
@@ -87,7 +88,7 @@ pub async fn finish_all(tx: &mut Tx, job_ids: &[&str]) -> sqlx::Result<()> {
     Ok(())
 }
 
-/// Claims a pending job whose lease is free or ran out at `now`, for `owner` until `until`:
+/// Claims a pending job whose lease is free or ran out by `clock`, for `owner` for `lease`:
 /// the oldest one of the organization whose last claim is oldest (an organization never served
 /// first), so organizations take turns and one's backlog does not hold up another's job. The
 /// organization's turn is recorded in the same transaction. The state is a literal in the SQL
@@ -96,61 +97,76 @@ pub async fn finish_all(tx: &mut Tx, job_ids: &[&str]) -> sqlx::Result<()> {
 pub async fn claim(
     db: &Db,
     owner: &str,
-    now: DateTime<Utc>,
-    until: DateTime<Utc>,
+    clock: LeaseClock,
+    lease: Duration,
 ) -> sqlx::Result<Option<ClaimedJob>> {
     let lock = match db {
         Db::Postgres(_) => " FOR UPDATE OF q SKIP LOCKED",
         Db::Sqlite(_) => "",
     };
     let sql = format!(
-        "UPDATE job_queue SET lease_owner = $1, lease_expires_at = $2, attempts = attempts + 1
+        "UPDATE job_queue SET lease_owner = $1, lease_expires_at = {until}, attempts = attempts + 1
          WHERE job_id = (
              SELECT q.job_id FROM job_queue q
              LEFT JOIN job_queue_turns t ON t.organization_id = q.organization_id
-             WHERE q.state = 'pending' AND (q.lease_expires_at IS NULL OR q.lease_expires_at < $3)
+             WHERE q.state = 'pending'
+               AND (q.lease_expires_at IS NULL OR q.lease_expires_at < {now})
              ORDER BY t.last_claimed_at NULLS FIRST, q.position LIMIT 1{lock})
-         RETURNING job_id, organization_id, attempts"
+         RETURNING job_id, organization_id, attempts",
+        until = later_sql(db, 2, 3),
+        now = now_sql(db, 2),
+    );
+    let turn = format!(
+        "INSERT INTO job_queue_turns (organization_id, last_claimed_at) VALUES ($1, {now})
+         ON CONFLICT (organization_id) DO UPDATE SET last_claimed_at = excluded.last_claimed_at",
+        now = now_sql(db, 2),
     );
     let mut tx = db.begin_write().await?;
     let claimed: Option<ClaimedJob> = with_tx!(&mut tx, |conn| {
         sqlx::query_as(&sql)
             .bind(owner)
-            .bind(StoredTime(until))
-            .bind(StoredTime(now))
+            .bind(clock.bound())
+            .bind(lease.as_secs_f64())
             .fetch_optional(&mut *conn)
             .await?
     });
     if let Some(job) = &claimed {
         with_tx!(&mut tx, |conn| {
-            sqlx::query(
-                "INSERT INTO job_queue_turns (organization_id, last_claimed_at) VALUES ($1, $2)
-                 ON CONFLICT (organization_id) DO UPDATE SET last_claimed_at = $2",
-            )
-            .bind(&job.organization_id)
-            .bind(StoredTime(now))
-            .execute(&mut *conn)
-            .await?;
+            sqlx::query(&turn)
+                .bind(&job.organization_id)
+                .bind(clock.bound())
+                .execute(&mut *conn)
+                .await?;
         });
     }
     tx.commit().await?;
     Ok(claimed)
 }
 
-/// Extends `owner`'s lease on a pending job to `until`; false if the lease is lost.
-pub async fn renew(db: &Db, job_id: &str, owner: &str, until: DateTime<Utc>) -> sqlx::Result<bool> {
+/// Extends `owner`'s lease on a pending job to `lease` from now by `clock`; false if the
+/// lease is lost.
+pub async fn renew(
+    db: &Db,
+    job_id: &str,
+    owner: &str,
+    clock: LeaseClock,
+    lease: Duration,
+) -> sqlx::Result<bool> {
+    let sql = format!(
+        "UPDATE job_queue SET lease_expires_at = {until}
+         WHERE job_id = $1 AND lease_owner = $2 AND state = $5",
+        until = later_sql(db, 3, 4),
+    );
     let renewed = with_pool!(db, |pool| {
-        sqlx::query(
-            "UPDATE job_queue SET lease_expires_at = $3
-             WHERE job_id = $1 AND lease_owner = $2 AND state = $4",
-        )
-        .bind(job_id)
-        .bind(owner)
-        .bind(StoredTime(until))
-        .bind(JobState::Pending.as_str())
-        .execute(pool)
-        .await?
-        .rows_affected()
+        sqlx::query(&sql)
+            .bind(job_id)
+            .bind(owner)
+            .bind(clock.bound())
+            .bind(lease.as_secs_f64())
+            .bind(JobState::Pending.as_str())
+            .execute(pool)
+            .await?
+            .rows_affected()
     });
     Ok(renewed > 0)
 }
@@ -191,7 +207,11 @@ pub async fn release_instance(db: &Db, instance: &str) -> sqlx::Result<u64> {
 
 #[cfg(test)]
 mod tests {
+    use chrono::{DateTime, Utc};
+
     use super::*;
+
+    const LEASE: Duration = Duration::from_secs(30);
 
     fn ms(millis: i64) -> DateTime<Utc> {
         DateTime::from_timestamp_millis(millis).unwrap()
@@ -215,34 +235,85 @@ mod tests {
     #[tokio::test]
     async fn a_lease_holds_until_it_runs_out_and_then_the_job_is_claimed_again() {
         let (db, _folder) = queue_with_one_job().await;
-        let first = claim(&db, "a/1", ms(1_000), ms(31_000))
+        let first = claim(&db, "a/1", LeaseClock::At(ms(1_000)), LEASE)
             .await
             .unwrap()
             .unwrap();
         assert_eq!((first.job_id.as_str(), first.attempts), ("job-1", 1));
-        assert!(claim(&db, "b/1", ms(30_999), ms(60_999))
+        assert!(claim(&db, "b/1", LeaseClock::At(ms(30_999)), LEASE)
             .await
             .unwrap()
             .is_none());
-        assert!(renew(&db, "job-1", "a/1", ms(61_000)).await.unwrap());
-        assert!(claim(&db, "b/1", ms(61_000), ms(91_000))
+        assert!(
+            renew(&db, "job-1", "a/1", LeaseClock::At(ms(31_000)), LEASE)
+                .await
+                .unwrap()
+        );
+        assert!(claim(&db, "b/1", LeaseClock::At(ms(61_000)), LEASE)
             .await
             .unwrap()
             .is_none());
-        let second = claim(&db, "b/1", ms(61_001), ms(91_001))
+        let second = claim(&db, "b/1", LeaseClock::At(ms(61_001)), LEASE)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(second.attempts, 2);
         assert!(
-            !renew(&db, "job-1", "a/1", ms(95_000)).await.unwrap(),
+            !renew(&db, "job-1", "a/1", LeaseClock::At(ms(65_000)), LEASE)
+                .await
+                .unwrap(),
             "a/1 lost it"
         );
         release_finished(&db, "job-1", "b/1").await.unwrap();
-        assert!(claim(&db, "c/1", ms(10_000_000), ms(10_030_000))
+        assert!(claim(&db, "c/1", LeaseClock::At(ms(10_000_000)), LEASE)
             .await
             .unwrap()
             .is_none());
+    }
+
+    /// By the database's clock, a lease holds for its length whatever the claimer's own
+    /// clock says, and then the job can be claimed again; both backends compute the time.
+    #[tokio::test]
+    async fn the_database_clock_decides_when_a_lease_runs_out() {
+        let (db, _folder) = queue_with_one_job().await;
+        database_clock(&db).await;
+        let (db, _guard) = crate::store::scratch_postgres().await;
+        let mut tx = db.begin_write().await.unwrap();
+        let job = QueuedJob {
+            job_id: "job-1".to_owned(),
+            organization_id: "acme".to_owned(),
+            position: 1,
+        };
+        enqueue_all(&mut tx, &[job]).await.unwrap();
+        tx.commit().await.unwrap();
+        database_clock(&db).await;
+    }
+
+    async fn database_clock(db: &Db) {
+        let lease = Duration::from_millis(1_500);
+        let first = claim(db, "a/1", LeaseClock::Database, lease).await.unwrap();
+        assert_eq!(first.map(|j| j.attempts), Some(1));
+        assert!(claim(db, "b/1", LeaseClock::Database, lease)
+            .await
+            .unwrap()
+            .is_none());
+        assert!(renew(db, "job-1", "a/1", LeaseClock::Database, lease)
+            .await
+            .unwrap());
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert!(
+            claim(db, "b/1", LeaseClock::Database, lease)
+                .await
+                .unwrap()
+                .is_none(),
+            "renewed, the lease still holds"
+        );
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+        let second = claim(db, "b/1", LeaseClock::Database, lease).await.unwrap();
+        assert_eq!(second.map(|j| j.attempts), Some(2));
+        assert!(!renew(db, "job-1", "a/1", LeaseClock::Database, lease)
+            .await
+            .unwrap());
     }
 
     /// Organizations take turns: after one's job, another's waiting job goes first, however
@@ -271,7 +342,7 @@ mod tests {
 
         let mut order = Vec::new();
         for (n, at) in [1_000, 2_000, 3_000].into_iter().enumerate() {
-            let job = claim(db, &format!("w/{n}"), ms(at), ms(at + 30_000))
+            let job = claim(db, &format!("w/{n}"), LeaseClock::At(ms(at)), LEASE)
                 .await
                 .unwrap()
                 .unwrap();
@@ -288,12 +359,12 @@ mod tests {
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        let next = claim(db, "w/9", ms(4_000), ms(34_000))
+        let next = claim(db, "w/9", LeaseClock::At(ms(4_000)), LEASE)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(next.job_id, "initech-1");
-        let after = claim(db, "w/10", ms(5_000), ms(35_000))
+        let after = claim(db, "w/10", LeaseClock::At(ms(5_000)), LEASE)
             .await
             .unwrap()
             .unwrap();
@@ -303,12 +374,12 @@ mod tests {
     #[tokio::test]
     async fn an_instance_gives_up_its_leases_without_spending_attempts() {
         let (db, _folder) = queue_with_one_job().await;
-        claim(&db, "host-a/1", ms(1_000), ms(31_000))
+        claim(&db, "host-a/1", LeaseClock::At(ms(1_000)), LEASE)
             .await
             .unwrap()
             .unwrap();
         assert_eq!(release_instance(&db, "host-a").await.unwrap(), 1);
-        let again = claim(&db, "host-b/1", ms(1_001), ms(31_001))
+        let again = claim(&db, "host-b/1", LeaseClock::At(ms(1_001)), LEASE)
             .await
             .unwrap()
             .unwrap();

@@ -128,6 +128,8 @@ pub struct Dialect {
     /// Appended to the subquery that picks a job to claim, so concurrent claimers pass over
     /// each other's rows (SQLite has one writer at a time).
     pub skip_locked: &'static str,
+    /// The database's time, in the store's form of a time (see [`time`]).
+    pub now: &'static str,
 }
 
 const POSTGRES: Dialect = Dialect {
@@ -136,6 +138,7 @@ const POSTGRES: Dialect = Dialect {
     metadata_organization: "metadata->>'organization_id'",
     identity_insert: " OVERRIDING SYSTEM VALUE",
     skip_locked: " FOR UPDATE SKIP LOCKED",
+    now: "clock_timestamp()",
 };
 
 const SQLITE: Dialect = Dialect {
@@ -144,6 +147,7 @@ const SQLITE: Dialect = Dialect {
     metadata_organization: "json_extract(metadata, '$.organization_id')",
     identity_insert: "",
     skip_locked: "",
+    now: "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
 };
 
 impl Tx {

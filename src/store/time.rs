@@ -79,3 +79,38 @@ mod tests {
         );
     }
 }
+
+/// The clock a lease or a due time is judged by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaseClock {
+    /// The database's: instances whose clocks disagree still agree on whose lease ran out.
+    Database,
+    /// A given time (a manual clock, so tests decide expiry without waiting).
+    At(DateTime<Utc>),
+}
+
+impl LeaseClock {
+    /// The value bound for [`now_sql`] and [`later_sql`]: the given time, or NULL for the
+    /// database's.
+    pub fn bound(self) -> Option<StoredTime> {
+        match self {
+            LeaseClock::Database => None,
+            LeaseClock::At(at) => Some(StoredTime(at)),
+        }
+    }
+}
+
+/// SQL for the time of the lease clock bound as parameter `at` (see [`LeaseClock::bound`]).
+pub fn now_sql(db: &super::Db, at: usize) -> String {
+    format!("COALESCE(${at}, {})", db.dialect().now)
+}
+
+/// SQL for that time plus the seconds bound as parameter `seconds` (a float).
+pub fn later_sql(db: &super::Db, at: usize, seconds: usize) -> String {
+    match db {
+        super::Db::Postgres(_) => format!("({} + make_interval(secs => ${seconds}))", now_sql(db, at)),
+        super::Db::Sqlite(_) => format!(
+            "strftime('%Y-%m-%dT%H:%M:%fZ', COALESCE(${at}, 'now'), '+' || ${seconds} || ' seconds')"
+        ),
+    }
+}

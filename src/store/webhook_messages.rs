@@ -1,7 +1,8 @@
 //! The webhook outbox: `webhook_messages` (one per job event to deliver, leased by a
-//! dispatcher while it is sent) and `webhook_attempts` (every try, with its answer). Times are
-//! the caller's (from its clock), so due times and leases are decided, and tested, without
-//! waiting.
+//! dispatcher while it is sent) and `webhook_attempts` (every try, with its answer). Claims
+//! judge due times and leases by the database's clock ([`LeaseClock`]), so an instance whose
+//! clock runs ahead cannot take a message early; tests pass a time instead and decide them
+//! without waiting. Due times are written from the dispatcher's clock.
 //!
 //! A job's messages go out one at a time, in order: only its oldest pending message (its
 //! head) may be sent. The head is marked `ready`, and every function here that changes a job's
@@ -13,7 +14,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 
-use super::time::StoredTime;
+use std::time::Duration;
+
+use super::time::{later_sql, now_sql, LeaseClock, StoredTime};
 use super::{Db, Tx};
 use crate::{with_pool, with_tx};
 
@@ -66,7 +69,8 @@ pub struct NewMessage<'a> {
     pub sequence: i64,
     pub payload: &'a str,
     pub state: MessageState,
-    pub next_attempt_at: DateTime<Utc>,
+    /// Due at once by this clock (the database's, or a test's time).
+    pub due: LeaseClock,
     pub created_at: DateTime<Utc>,
 }
 
@@ -78,6 +82,7 @@ const MESSAGES_PER_STATEMENT: usize = 200;
 /// its head exactly when the job had no pending message before.
 pub async fn queue_all(tx: &mut Tx, messages: &[NewMessage<'_>]) -> sqlx::Result<u64> {
     let mut added = 0;
+    let now = tx.dialect().now;
     for chunk in messages.chunks(MESSAGES_PER_STATEMENT) {
         added += with_tx!(&mut *tx, |conn| {
             let mut query = QueryBuilder::new(
@@ -92,16 +97,16 @@ pub async fn queue_all(tx: &mut Tx, messages: &[NewMessage<'_>]) -> sqlx::Result
                     .push_bind(message.sequence)
                     .push_bind(message.payload)
                     .push_bind(message.state.as_str())
-                    .push_bind(StoredTime(message.next_attempt_at))
+                    .push_bind(message.due.bound())
                     .push_bind(StoredTime(message.created_at));
             });
-            query.push(
+            query.push(format!(
                 ")
                  INSERT INTO webhook_messages
                      (id, job_id, organization_id, sequence, payload, state, next_attempt_at,
                       created_at, ready)
                  SELECT b.id, b.job_id, b.organization_id, b.sequence, b.payload, b.state,
-                        b.next_attempt_at, b.created_at,
+                        COALESCE(b.next_attempt_at, {now}), b.created_at,
                         b.state = 'pending'
                         AND b.sequence = (SELECT MIN(c.sequence) FROM batch c
                                           WHERE c.job_id = b.job_id AND c.state = 'pending')
@@ -109,7 +114,8 @@ pub async fn queue_all(tx: &mut Tx, messages: &[NewMessage<'_>]) -> sqlx::Result
                                         WHERE w.job_id = b.job_id AND w.state = 'pending')
                  FROM batch b WHERE TRUE
                  ON CONFLICT (id) DO NOTHING",
-            );
+                now = now,
+            ));
             query.build().execute(&mut *conn).await?.rows_affected()
         });
     }
@@ -129,7 +135,7 @@ pub struct ClaimedMessage {
     pub lease_owner: String,
 }
 
-/// Leases to `token` until `until` up to `limit` jobs' heads due at `now` (each the oldest
+/// Leases to `token` for `lease` up to `limit` jobs' heads due by `clock` (each the oldest
 /// undelivered message of its job) and, with each head, the due messages that follow it, so
 /// one dispatcher sends a burst of a job's messages back to back, in order. A follower is not
 /// a head, so no other claim can take it while the head's lease holds. Returned by job, each
@@ -137,11 +143,11 @@ pub struct ClaimedMessage {
 pub async fn claim_due(
     db: &Db,
     token: &str,
-    now: DateTime<Utc>,
-    until: DateTime<Utc>,
+    clock: LeaseClock,
+    lease: Duration,
     limit: i64,
 ) -> sqlx::Result<Vec<ClaimedMessage>> {
-    claim(db, token, now, until, limit, None).await
+    claim(db, token, clock, lease, limit, None).await
 }
 
 /// [`claim_due`] for one job: what a dispatcher that has just sent its messages finds queued
@@ -149,18 +155,18 @@ pub async fn claim_due(
 pub async fn claim_due_of_job(
     db: &Db,
     token: &str,
-    now: DateTime<Utc>,
-    until: DateTime<Utc>,
+    clock: LeaseClock,
+    lease: Duration,
     job_id: &str,
 ) -> sqlx::Result<Vec<ClaimedMessage>> {
-    claim(db, token, now, until, 1, Some(job_id)).await
+    claim(db, token, clock, lease, 1, Some(job_id)).await
 }
 
 async fn claim(
     db: &Db,
     token: &str,
-    now: DateTime<Utc>,
-    until: DateTime<Utc>,
+    clock: LeaseClock,
+    lease: Duration,
     limit: i64,
     job_id: Option<&str>,
 ) -> sqlx::Result<Vec<ClaimedMessage>> {
@@ -170,12 +176,13 @@ async fn claim(
         Some(_) => "AND job_id = $5 AND state = 'pending'",
         None => "",
     };
+    let (now, until) = (now_sql(db, 2), later_sql(db, 2, 3));
     let heads = format!(
-        "UPDATE webhook_messages SET lease_owner = $1, lease_expires_at = $2
+        "UPDATE webhook_messages SET lease_owner = $1, lease_expires_at = {until}
          WHERE id IN (
              SELECT id FROM webhook_messages
-             WHERE ready AND next_attempt_at <= $3
-               AND (lease_expires_at IS NULL OR lease_expires_at < $3) {of_job}
+             WHERE ready AND next_attempt_at <= {now}
+               AND (lease_expires_at IS NULL OR lease_expires_at < {now}) {of_job}
              ORDER BY next_attempt_at, sequence
              LIMIT $4{})
          RETURNING id, job_id, sequence, payload, attempts, lease_owner",
@@ -184,24 +191,26 @@ async fn claim(
     // A head's followers, up to the first message after it that is not due yet (none is,
     // unless redelivered) or still leased: the burst never overtakes a message that must
     // wait.
-    let followers = "UPDATE webhook_messages SET lease_owner = $1, lease_expires_at = $2
+    let followers = format!(
+        "UPDATE webhook_messages SET lease_owner = $1, lease_expires_at = {until}
          WHERE id IN (
              SELECT m.id FROM webhook_messages m
              WHERE m.job_id = $4 AND m.state = 'pending' AND m.sequence > $5
-               AND m.next_attempt_at <= $3
-               AND (m.lease_expires_at IS NULL OR m.lease_expires_at < $3)
+               AND m.next_attempt_at <= {now}
+               AND (m.lease_expires_at IS NULL OR m.lease_expires_at < {now})
                AND NOT EXISTS (
                    SELECT 1 FROM webhook_messages w
                    WHERE w.job_id = $4 AND w.state = 'pending'
                      AND w.sequence > $5 AND w.sequence < m.sequence
-                     AND (w.next_attempt_at > $3 OR w.lease_expires_at >= $3)))
-         RETURNING id, job_id, sequence, payload, attempts, lease_owner";
+                     AND (w.next_attempt_at > {now} OR w.lease_expires_at >= {now})))
+         RETURNING id, job_id, sequence, payload, attempts, lease_owner"
+    );
     let mut tx = db.begin_write().await?;
     let mut claimed: Vec<ClaimedMessage> = with_tx!(&mut tx, |conn| {
         let mut query = sqlx::query_as(&heads)
             .bind(token)
-            .bind(StoredTime(until))
-            .bind(StoredTime(now))
+            .bind(clock.bound())
+            .bind(lease.as_secs_f64())
             .bind(limit);
         if let Some(job_id) = job_id {
             query = query.bind(job_id);
@@ -209,10 +218,10 @@ async fn claim(
         let heads: Vec<ClaimedMessage> = query.fetch_all(&mut *conn).await?;
         let mut all = Vec::with_capacity(heads.len());
         for head in heads {
-            let following: Vec<ClaimedMessage> = sqlx::query_as(followers)
+            let following: Vec<ClaimedMessage> = sqlx::query_as(&followers)
                 .bind(token)
-                .bind(StoredTime(until))
-                .bind(StoredTime(now))
+                .bind(clock.bound())
+                .bind(lease.as_secs_f64())
                 .bind(&head.job_id)
                 .bind(head.sequence)
                 .fetch_all(&mut *conn)
@@ -461,29 +470,31 @@ pub async fn find(
     })
 }
 
-/// Makes a settled, unleased message due again at `now` with its attempts reset; false if it
-/// is still pending or leased.
+/// Makes a settled, unleased message due again at once by `clock` with its attempts reset;
+/// false if it is still pending or leased.
 pub async fn requeue(
     db: &Db,
     job_id: &str,
     message_id: &str,
-    now: DateTime<Utc>,
+    clock: LeaseClock,
 ) -> sqlx::Result<bool> {
+    let sql = format!(
+        "UPDATE webhook_messages
+         SET state = $4, attempts = 0, next_attempt_at = {now}
+         WHERE id = $1 AND job_id = $2 AND state <> $4 AND lease_owner IS NULL",
+        now = now_sql(db, 3),
+    );
     let mut tx = db.begin_write().await?;
     super::webhook_targets::lock(&mut tx, job_id).await?;
     let changed = with_tx!(&mut tx, |conn| {
-        sqlx::query(
-            "UPDATE webhook_messages
-             SET state = $4, attempts = 0, next_attempt_at = $3
-             WHERE id = $1 AND job_id = $2 AND state <> $4 AND lease_owner IS NULL",
-        )
-        .bind(message_id)
-        .bind(job_id)
-        .bind(StoredTime(now))
-        .bind(MessageState::Pending.as_str())
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
+        sqlx::query(&sql)
+            .bind(message_id)
+            .bind(job_id)
+            .bind(clock.bound())
+            .bind(MessageState::Pending.as_str())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
     });
     if changed == 1 {
         move_head(&mut tx, job_id).await?;
@@ -508,7 +519,7 @@ mod tests {
             sequence,
             payload: "{}",
             state: MessageState::Pending,
-            next_attempt_at: ms(due_ms),
+            due: LeaseClock::At(ms(due_ms)),
             created_at: ms(0),
         }
     }
@@ -535,26 +546,50 @@ mod tests {
         tx.commit().await.unwrap();
 
         // m2 is due but waits behind m1, which is not due yet.
-        assert!(claim_due(db, "d/1", ms(4_999), ms(20_000), 10)
-            .await
-            .unwrap()
-            .is_empty());
-        let claimed = claim_due(db, "d/1", ms(5_000), ms(20_000), 10)
-            .await
-            .unwrap();
+        assert!(claim_due(
+            db,
+            "d/1",
+            LeaseClock::At(ms(4_999)),
+            Duration::from_millis(15_001),
+            10
+        )
+        .await
+        .unwrap()
+        .is_empty());
+        let claimed = claim_due(
+            db,
+            "d/1",
+            LeaseClock::At(ms(5_000)),
+            Duration::from_secs(15),
+            10,
+        )
+        .await
+        .unwrap();
         let ids = |claimed: &[ClaimedMessage]| -> Vec<String> {
             claimed.iter().map(|m| m.id.clone()).collect()
         };
         // The head, and behind it, in order, the due message that follows it.
         assert_eq!(ids(&claimed), ["m1", "m2"]);
         // Leased: nobody else gets it until the lease runs out.
-        assert!(claim_due(db, "d/2", ms(19_999), ms(40_000), 10)
-            .await
-            .unwrap()
-            .is_empty());
-        let again = claim_due(db, "d/2", ms(20_001), ms(40_000), 10)
-            .await
-            .unwrap();
+        assert!(claim_due(
+            db,
+            "d/2",
+            LeaseClock::At(ms(19_999)),
+            Duration::from_millis(20_001),
+            10
+        )
+        .await
+        .unwrap()
+        .is_empty());
+        let again = claim_due(
+            db,
+            "d/2",
+            LeaseClock::At(ms(20_001)),
+            Duration::from_millis(19_999),
+            10,
+        )
+        .await
+        .unwrap();
         assert_eq!(ids(&again), ["m1", "m2"]);
         assert!(again.iter().all(|m| m.lease_owner == "d/2"));
         // The first dispatcher's late answer cannot settle the second one's claim.
@@ -578,13 +613,25 @@ mod tests {
             gone: false,
         };
         settle(db, &retry).await.unwrap();
-        assert!(claim_due(db, "d/3", ms(59_999), ms(80_000), 10)
-            .await
-            .unwrap()
-            .is_empty());
-        let third = claim_due(db, "d/3", ms(60_000), ms(80_000), 10)
-            .await
-            .unwrap();
+        assert!(claim_due(
+            db,
+            "d/3",
+            LeaseClock::At(ms(59_999)),
+            Duration::from_millis(20_001),
+            10
+        )
+        .await
+        .unwrap()
+        .is_empty());
+        let third = claim_due(
+            db,
+            "d/3",
+            LeaseClock::At(ms(60_000)),
+            Duration::from_secs(20),
+            10,
+        )
+        .await
+        .unwrap();
         assert_eq!(ids(&third), ["m1", "m2"], "m2 still goes behind m1");
 
         // Delivered: m2 is the job's head now.
@@ -599,14 +646,26 @@ mod tests {
         };
         settle(db, &delivered).await.unwrap();
         // m2 is the head now but still d/3's, which sends it next; handed back, anyone may.
-        assert!(claim_due(db, "d/4", ms(60_200), ms(90_000), 10)
-            .await
-            .unwrap()
-            .is_empty());
+        assert!(claim_due(
+            db,
+            "d/4",
+            LeaseClock::At(ms(60_200)),
+            Duration::from_millis(29_800),
+            10
+        )
+        .await
+        .unwrap()
+        .is_empty());
         settle_and_release(db, "job-1", "d/3", None).await.unwrap();
-        let fourth = claim_due(db, "d/4", ms(60_200), ms(90_000), 10)
-            .await
-            .unwrap();
+        let fourth = claim_due(
+            db,
+            "d/4",
+            LeaseClock::At(ms(60_200)),
+            Duration::from_millis(29_800),
+            10,
+        )
+        .await
+        .unwrap();
         assert_eq!(ids(&fourth), ["m2"]);
         let m2_delivered = Settlement {
             message: &fourth[0],
@@ -614,21 +673,37 @@ mod tests {
             ..delivered.clone()
         };
         settle(db, &m2_delivered).await.unwrap();
-        assert!(claim_due(db, "d/5", ms(70_000), ms(90_000), 10)
-            .await
-            .unwrap()
-            .is_empty());
+        assert!(claim_due(
+            db,
+            "d/5",
+            LeaseClock::At(ms(70_000)),
+            Duration::from_secs(20),
+            10
+        )
+        .await
+        .unwrap()
+        .is_empty());
 
         // A redelivered message is its job's head again, once.
-        assert!(requeue(db, "job-1", "m1", ms(70_000)).await.unwrap());
-        assert!(!requeue(db, "job-1", "m1", ms(70_000)).await.unwrap());
+        assert!(requeue(db, "job-1", "m1", LeaseClock::At(ms(70_000)))
+            .await
+            .unwrap());
+        assert!(!requeue(db, "job-1", "m1", LeaseClock::At(ms(70_000)))
+            .await
+            .unwrap());
         // A message queued meanwhile follows it in the same claim, after it.
         let mut tx = db.begin_write().await.unwrap();
         assert_eq!(queue_all(&mut tx, &[message("m3", 3, 0)]).await.unwrap(), 1);
         tx.commit().await.unwrap();
-        let again = claim_due(db, "d/6", ms(70_000), ms(90_000), 10)
-            .await
-            .unwrap();
+        let again = claim_due(
+            db,
+            "d/6",
+            LeaseClock::At(ms(70_000)),
+            Duration::from_secs(20),
+            10,
+        )
+        .await
+        .unwrap();
         assert_eq!(ids(&again), ["m1", "m3"]);
         // Ended with m1 failing: m3 is handed back and waits behind m1's retry.
         let failed = Settlement {
@@ -640,13 +715,25 @@ mod tests {
         settle_and_release(db, "job-1", "d/6", Some(&failed))
             .await
             .unwrap();
-        assert!(claim_due(db, "d/7", ms(94_999), ms(120_000), 10)
-            .await
-            .unwrap()
-            .is_empty());
-        let later = claim_due(db, "d/7", ms(95_000), ms(120_000), 10)
-            .await
-            .unwrap();
+        assert!(claim_due(
+            db,
+            "d/7",
+            LeaseClock::At(ms(94_999)),
+            Duration::from_millis(25_001),
+            10
+        )
+        .await
+        .unwrap()
+        .is_empty());
+        let later = claim_due(
+            db,
+            "d/7",
+            LeaseClock::At(ms(95_000)),
+            Duration::from_secs(25),
+            10,
+        )
+        .await
+        .unwrap();
         assert_eq!(ids(&later), ["m1", "m3"]);
     }
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::store::time::LeaseClock;
 use crate::store::webhook_messages::{self, MessageState};
 use crate::store::{webhook_targets, Db};
 
@@ -85,14 +86,14 @@ pub enum Redelivery {
     Gone,
 }
 
-/// Queues a settled message (delivered, failed or cancelled) again, due `now`, with the same
-/// `webhook-id`.
+/// Queues a settled message (delivered, failed or cancelled) again, due at once by `clock`,
+/// with the same `webhook-id`.
 pub async fn redeliver(
     db: &Db,
     job_id: &str,
     message_id: &str,
     organization_id: &str,
-    now: DateTime<Utc>,
+    clock: LeaseClock,
 ) -> anyhow::Result<Redelivery> {
     match webhook_messages::find(db, job_id, message_id, organization_id).await? {
         None => return Ok(Redelivery::NotFound),
@@ -100,7 +101,7 @@ pub async fn redeliver(
         Some(false) => {}
     }
     Ok(
-        if webhook_messages::requeue(db, job_id, message_id, now).await? {
+        if webhook_messages::requeue(db, job_id, message_id, clock).await? {
             Redelivery::Queued
         } else {
             Redelivery::InFlight

@@ -147,15 +147,19 @@ impl Dispatcher {
         job: Option<&str>,
         limit: usize,
     ) -> anyhow::Result<(DateTime<Utc>, Vec<ClaimedMessage>)> {
-        let now = self.clock.now();
         // Long enough for a burst's attempts and their bookkeeping; after a crash the messages
-        // are sent again once this runs out.
-        let until = now + self.config.timeout + LEASE_MARGIN * 3;
+        // are sent again once this runs out. The database times the lease; this dispatcher
+        // keeps its own end of it by its clock, taken before the claim so it is never later.
+        let lease = self.config.timeout + LEASE_MARGIN * 3;
+        let until = self.clock.now() + lease;
+        let clock = self.clock.for_leases();
         let token = format!("{}/{}", self.owner, uuid::Uuid::new_v4());
         let claimed = match job {
-            None => webhook_messages::claim_due(&self.db, &token, now, until, limit as i64).await?,
+            None => {
+                webhook_messages::claim_due(&self.db, &token, clock, lease, limit as i64).await?
+            }
             Some(job) => {
-                webhook_messages::claim_due_of_job(&self.db, &token, now, until, job).await?
+                webhook_messages::claim_due_of_job(&self.db, &token, clock, lease, job).await?
             }
         };
         Ok((until, claimed))

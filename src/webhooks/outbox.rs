@@ -88,7 +88,7 @@ pub async fn apply_next_batch(db: &Db, clock: &Clock) -> anyhow::Result<(usize, 
             } else {
                 MessageState::Pending
             },
-            next_attempt_at: now,
+            due: clock.for_leases(),
             created_at: now,
         })
         .collect();

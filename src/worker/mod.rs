@@ -118,8 +118,8 @@ impl Worker {
     }
 
     async fn claim(&self, owner: &str) -> anyhow::Result<Option<Claim>> {
-        let now = self.clock.now();
-        let claimed = job_queue::claim(&self.db, owner, now, now + self.config.lease).await?;
+        let lease = self.config.lease;
+        let claimed = job_queue::claim(&self.db, owner, self.clock.for_leases(), lease).await?;
         Ok(claimed.map(|job| Claim {
             job_id: job.job_id,
             organization_id: job.organization_id,
@@ -137,11 +137,20 @@ impl Worker {
             if renewed_at.elapsed() >= self.config.lease {
                 anyhow::bail!("lease could not be renewed in time");
             }
-            let until = self.clock.after(self.config.lease);
-            let renewed = job_queue::renew(&self.db, &claim.job_id, &claim.owner, until).await;
+            // The renewed lease runs from when the database took it, no later than now.
+            let asked_at = tokio::time::Instant::now();
+            let clock = self.clock.for_leases();
+            let renewed = job_queue::renew(
+                &self.db,
+                &claim.job_id,
+                &claim.owner,
+                clock,
+                self.config.lease,
+            )
+            .await;
             match renewed {
                 Ok(false) => anyhow::bail!("lease lost"),
-                Ok(true) => renewed_at = tokio::time::Instant::now(),
+                Ok(true) => renewed_at = asked_at,
                 Err(error) => {
                     tracing::warn!(%error, job_id = %claim.job_id, "lease renewal failed")
                 }
