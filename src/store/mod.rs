@@ -128,7 +128,8 @@ pub struct Dialect {
     /// Appended to the subquery that picks a job to claim, so concurrent claimers pass over
     /// each other's rows (SQLite has one writer at a time).
     pub skip_locked: &'static str,
-    /// The database's time, in the store's form of a time (see [`time`]).
+    /// The database's time, in the store's form of a time (see [`time`]). PostgreSQL's is the
+    /// transaction's start (`now()` is stable, so a comparison with it can use an index).
     pub now: &'static str,
 }
 
@@ -138,7 +139,7 @@ const POSTGRES: Dialect = Dialect {
     metadata_organization: "metadata->>'organization_id'",
     identity_insert: " OVERRIDING SYSTEM VALUE",
     skip_locked: " FOR UPDATE SKIP LOCKED",
-    now: "clock_timestamp()",
+    now: "now()",
 };
 
 const SQLITE: Dialect = Dialect {
