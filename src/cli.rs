@@ -76,6 +76,11 @@ struct ServeArgs {
     #[arg(long, env = "WORKER_STEP_DELAY_MS", default_value_t = 0,
           value_parser = clap::value_parser!(u64).range(0..=60_000))]
     worker_step_delay_ms: u64,
+    /// Milliseconds an idle worker waits before looking for a job again when nothing woke it
+    /// (a queued job wakes it at once, on another instance by PostgreSQL notification).
+    #[arg(long, env = "WORKER_POLL_MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    worker_poll_ms: u64,
     /// Claims of one job after which it fails instead of being retried.
     #[arg(long, env = "JOB_MAX_ATTEMPTS", default_value_t = 5,
           value_parser = clap::value_parser!(i32).range(0..=100))]
@@ -313,6 +318,7 @@ impl ServeArgs {
                 lease: Duration::from_secs(self.job_lease_seconds),
                 step_delay: Duration::from_millis(self.worker_step_delay_ms),
                 max_attempts: self.job_max_attempts,
+                poll: Duration::from_millis(self.worker_poll_ms),
             },
         })
     }

@@ -17,5 +17,6 @@ pub mod replay;
 pub mod server;
 pub mod store;
 pub mod transfer;
+pub mod wakeups;
 pub mod webhooks;
 pub mod worker;

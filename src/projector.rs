@@ -13,7 +13,9 @@ use tokio::sync::{watch, Notify};
 
 use crate::event_log::DecodedEvent;
 use crate::read_models::{self, ReadModelChanges};
+use crate::store::leadership::Leadership;
 use crate::store::{checkpoints, event_log, Db};
+use crate::wakeups::{Announcer, Wake};
 
 /// The checkpoint name of the read-model subscription.
 pub const READ_MODELS: &str = "read_models";
@@ -23,24 +25,37 @@ const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// Pause after a failed batch (database down, an event that cannot be read) before retrying.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
+/// How often a standby instance tries to take the lead of a subscription.
+const STANDBY_RETRY: Duration = Duration::from_secs(1);
+
 /// First pause before reading again when a commit woke the runner but nothing was readable.
 const RECHECK_AFTER: Duration = Duration::from_millis(2);
 
 /// Runs `step` (one catch-up batch of a subscription, returning how many events it took) for
-/// as long as the task lives: again at once while it finds events, else after the next commit
-/// or the poll interval. Errors are logged and retried.
+/// as long as the task lives, while this instance leads the subscription (see
+/// [`Leadership`]; a standby tries again every second): again at once while it finds events,
+/// else after the next commit or the poll interval. Errors are logged and retried.
 ///
 /// On PostgreSQL a commit can be unreadable for a moment: the log is read only below the
 /// oldest transaction still appending events, and another append may still hold that horizon
 /// back. So when a commit woke the runner and it
 /// found nothing, it looks again soon (2 ms, then doubling) rather than at the poll interval.
-pub async fn follow<F, Fut>(name: &'static str, mut commits: watch::Receiver<u64>, mut step: F)
-where
+pub async fn follow<F, Fut>(
+    db: &Db,
+    name: &'static str,
+    mut commits: watch::Receiver<u64>,
+    mut step: F,
+) where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<usize>>,
 {
+    let mut leadership = Leadership::new(db.clone(), name);
     let mut recheck: Option<Duration> = None;
     loop {
+        if !leadership.lead().await {
+            tokio::time::sleep(STANDBY_RETRY).await;
+            continue;
+        }
         match step().await {
             Ok(0) => {}
             Ok(_) => {
@@ -70,15 +85,23 @@ where
     }
 }
 
-/// Keeps the read models, waking the workers when jobs were queued.
-pub async fn run(db: Db, commits: watch::Receiver<u64>, jobs_queued: Arc<Notify>) {
-    follow(READ_MODELS, commits, || {
+/// Keeps the read models, waking the workers (this instance's, and by announcement the
+/// others') when jobs were queued.
+pub async fn run(
+    db: Db,
+    commits: watch::Receiver<u64>,
+    jobs_queued: Arc<Notify>,
+    announcer: Announcer,
+) {
+    follow(&db, READ_MODELS, commits, || {
         let db = db.clone();
         let jobs_queued = jobs_queued.clone();
+        let announcer = announcer.clone();
         async move {
             let outcome = apply_next_batch(&db).await?;
             if outcome.queued_jobs > 0 {
                 jobs_queued.notify_waiters();
+                announcer.announce(Wake::Jobs);
             }
             Ok(outcome.events)
         }

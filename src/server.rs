@@ -17,6 +17,7 @@ use crate::generator::Engine;
 use crate::http::{self, AppState};
 use crate::projector;
 use crate::store::{event_log, Db};
+use crate::wakeups::{self, Wakers};
 use crate::webhooks::dispatcher::Dispatcher;
 use crate::webhooks::{outbox, WebhookConfig};
 use crate::worker::{Worker, WorkerConfig};
@@ -58,11 +59,24 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
     if let Some(model) = &llm {
         tracing::info!(model = ?model, "language model enabled");
     }
-    let (committed, commits) = watch::channel(0u64);
+    let (committed, local_commits) = watch::channel(0u64);
     let jobs_queued = Arc::new(Notify::new());
     let bus = CommandBus::new(&db, Arc::new(committed));
 
     let messages_queued = Arc::new(Notify::new());
+    // Other instances on the same database wake this one's tasks, and this one theirs.
+    let (remote_events, remote_commits) = watch::channel(0u64);
+    let announcer = wakeups::start(
+        &db,
+        &uuid::Uuid::new_v4().to_string(),
+        local_commits.clone(),
+        Wakers {
+            events: remote_events,
+            jobs: jobs_queued.clone(),
+            messages: messages_queued.clone(),
+        },
+    );
+    let commits = wakeups::merged(local_commits, remote_commits);
     let dispatcher = Arc::new(Dispatcher::new(
         db.clone(),
         config.webhooks.clone(),
@@ -74,12 +88,14 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
             db.clone(),
             commits.clone(),
             jobs_queued.clone(),
+            announcer.clone(),
         )),
         tokio::spawn(outbox::run(
             db.clone(),
             clock.clone(),
             commits,
             messages_queued,
+            announcer,
         )),
         tokio::spawn(dispatcher.run()),
         tokio::spawn(watch_open_writers(db.clone())),

@@ -22,6 +22,7 @@ pub mod api_keys;
 pub mod checkpoints;
 pub mod event_log;
 pub mod job_queue;
+pub mod leadership;
 pub mod time;
 pub mod views;
 pub mod webhook_messages;

@@ -16,6 +16,7 @@ use crate::projector::follow;
 use crate::store::webhook_messages::{self, MessageState, NewMessage};
 use crate::store::webhook_targets::{self, TargetOwner};
 use crate::store::{checkpoints, event_log, Db};
+use crate::wakeups::{Announcer, Wake};
 
 /// The checkpoint name of the webhook subscription.
 pub const WEBHOOKS: &str = "webhooks";
@@ -99,15 +100,23 @@ pub async fn apply_next_batch(db: &Db, clock: &Clock) -> anyhow::Result<(usize, 
 }
 
 /// Follows the log into the outbox, waking the dispatcher when messages were queued.
-pub async fn run(db: Db, clock: Clock, commits: watch::Receiver<u64>, queued: Arc<Notify>) {
-    follow(WEBHOOKS, commits, || {
+pub async fn run(
+    db: Db,
+    clock: Clock,
+    commits: watch::Receiver<u64>,
+    queued: Arc<Notify>,
+    announcer: Announcer,
+) {
+    follow(&db, WEBHOOKS, commits, || {
         let db = db.clone();
         let clock = clock.clone();
         let queued = queued.clone();
+        let announcer = announcer.clone();
         async move {
             let (read, added) = apply_next_batch(&db, &clock).await?;
             if added > 0 {
                 queued.notify_one();
+                announcer.announce(Wake::Messages);
             }
             Ok(read)
         }

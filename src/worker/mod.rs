@@ -30,6 +30,8 @@ pub struct WorkerConfig {
     pub step_delay: Duration,
     /// Claims of one job after which it is failed instead of retried.
     pub max_attempts: i32,
+    /// How long an idle worker waits for a wakeup before looking for a job anyway.
+    pub poll: Duration,
 }
 
 /// A job this worker holds the lease of.
@@ -111,7 +113,7 @@ impl Worker {
                 }
             }
             tokio::select! {
-                _ = tokio::time::timeout(Duration::from_secs(1), idle) => {}
+                _ = tokio::time::timeout(self.config.poll, idle) => {}
                 _ = stopping.wait_for(|stop| *stop) => return,
             }
         }

@@ -8,6 +8,7 @@ mod crash;
 mod generate;
 mod generation;
 mod history;
+mod instances;
 mod llm;
 mod settings;
 mod storage;
