@@ -6,8 +6,10 @@
 //! channel `assessment_service` from a connection of its own, after the commit and outside it
 //! (a NOTIFY inside the committing transaction would serialize every commit of the cluster on
 //! the notification queue), coalescing what happened meanwhile into one notification; each
-//! instance listens and wakes its own tasks for the others' announcements. A lost
-//! notification (a listener reconnecting) costs at most the tasks' fallback poll.
+//! instance listens and wakes its own tasks for the others' announcements. An instance alone
+//! on its database (no other listener, looked up every 2 s) announces nothing. A lost
+//! notification (a listener reconnecting, an instance that started less than 2 s ago) costs at
+//! most the tasks' fallback poll.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
@@ -16,11 +18,14 @@ use std::time::Duration;
 use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
 
 use crate::store::Db;
 
 /// The channel every instance announces on and listens to.
 const CHANNEL: &str = "assessment_service";
+/// How often an instance looks again whether any other instance listens.
+const LISTENERS_CHECK: Duration = Duration::from_secs(2);
 /// Pause before reconnecting after the announcing or listening session failed.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
@@ -92,6 +97,10 @@ async fn announce(
     mut commits: watch::Receiver<u64>,
     pending: Arc<(AtomicU8, Notify)>,
 ) {
+    let mut listeners = Listeners {
+        others: true,
+        checked_at: None,
+    };
     loop {
         tokio::select! {
             changed = commits.changed() => match changed {
@@ -107,6 +116,18 @@ async fn announce(
         if bits == 0 {
             continue;
         }
+        if listeners
+            .checked_at
+            .is_none_or(|at| at.elapsed() >= LISTENERS_CHECK)
+        {
+            listeners = Listeners {
+                others: others_listen(&pool).await,
+                checked_at: Some(Instant::now()),
+            };
+        }
+        if !listeners.others {
+            continue;
+        }
         let sent = sqlx::query("SELECT pg_notify($1, $2)")
             .bind(CHANNEL)
             .bind(format!("{instance} {bits}"))
@@ -117,6 +138,27 @@ async fn announce(
             tokio::time::sleep(RECONNECT_AFTER).await;
         }
     }
+}
+
+/// Whether another instance listens, as last checked.
+struct Listeners {
+    others: bool,
+    checked_at: Option<Instant>,
+}
+
+/// Whether a session other than this instance's own listener listens on the channel (or
+/// might: a session of another database user hides what it runs). A lone instance then
+/// announces nothing, which would cost the database a transaction per burst of commits.
+async fn others_listen(pool: &PgPool) -> bool {
+    let listening: Result<i64, _> = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()
+           AND (query LIKE 'LISTEN %assessment_service%' OR query = '<insufficient privilege>')",
+    )
+    .fetch_one(pool)
+    .await;
+    // Unknown: announce, as a notification too many costs little.
+    listening.map_or(true, |count| count > 1)
 }
 
 /// Wakes this instance's tasks for the other instances' announcements.

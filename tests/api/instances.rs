@@ -105,8 +105,9 @@ async fn a_job_queued_by_one_instance_wakes_another_instances_worker() {
         instance(&db, &key, "worker").env("WORKER_POLL_MS", 60_000),
     )
     .await;
-    // Its workers have looked once at start and now wait.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Its workers have looked once at start and now wait; the first instance looks for
+    // listeners every 2 s.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let mut jobs = Vec::new();
     for _ in 0..5 {
         let job = api.submit(&seed_request()).await;
