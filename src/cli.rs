@@ -10,7 +10,7 @@ use crate::api_keys::{self, DEFAULT_ORGANIZATION};
 use crate::clock::Clock;
 use crate::generator::llm::LlmConfig;
 use crate::server::{self, ServeConfig};
-use crate::store::{Db, DEFAULT_SQLITE_URL};
+use crate::store::{parked, Db, DEFAULT_SQLITE_URL};
 use crate::webhooks::{RetrySchedule, WebhookConfig, DEFAULT_RETRY_SCHEDULE};
 use crate::worker::WorkerConfig;
 use crate::{replay, transfer};
@@ -42,6 +42,9 @@ enum Command {
     /// Move the event log in and out as JSON lines.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Events a subscription could not read and set aside to move on.
+    #[command(subcommand)]
+    Parked(ParkedCommand),
     /// Measure skill extraction on the benchmark job descriptions (no database needed).
     #[command(name = "quality-benchmark")]
     QualityBenchmark {
@@ -163,6 +166,22 @@ enum EventsCommand {
     Import { file: std::path::PathBuf },
 }
 
+#[derive(Debug, Subcommand)]
+enum ParkedCommand {
+    /// List the parked events nobody has resolved yet.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark a parked event resolved: the subscription stays past it for good.
+    Skip {
+        /// `read_models` or `webhooks`.
+        subscription: String,
+        /// The event's position in the log.
+        position: i64,
+    },
+}
+
 #[derive(Debug, Args)]
 struct ReplayArgs {
     /// Only compare: print every difference and exit non-zero if there is one.
@@ -232,6 +251,7 @@ impl Cli {
                 println!("imported {count} events; run `assessment-service replay` to build the read models");
                 Ok(ExitCode::SUCCESS)
             }
+            Command::Parked(command) => run_parked(&db, command).await,
             Command::QualityBenchmark { .. } => unreachable!("handled before connecting"),
         }
     }
@@ -375,6 +395,50 @@ async fn run_api_keys(db: &Db, command: ApiKeysCommand) -> anyhow::Result<ExitCo
                 Ok(ExitCode::SUCCESS)
             } else {
                 eprintln!("no active key with id {id}");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
+}
+
+async fn run_parked(db: &Db, command: ParkedCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ParkedCommand::List { json } => {
+            let events = parked::unresolved(db).await?;
+            if json {
+                println!("{}", serde_json::to_string(&events)?);
+            } else if events.is_empty() {
+                println!("no parked events");
+            } else {
+                println!(
+                    "{:<12}  {:>10}  {:<36}  {:<16}  {:<24}  ERROR",
+                    "SUBSCRIPTION", "POSITION", "JOB", "EVENT", "PARKED"
+                );
+                for event in events {
+                    println!(
+                        "{:<12}  {:>10}  {:<36}  {:<16}  {:<24}  {}",
+                        event.subscription,
+                        event.position,
+                        event.job_id,
+                        event.event_type,
+                        event
+                            .parked_at
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        event.error
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ParkedCommand::Skip {
+            subscription,
+            position,
+        } => {
+            if parked::resolve(db, &subscription, position).await? {
+                println!("event {position} of {subscription} resolved: it stays unread");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("no unresolved parked event at {position} of {subscription}");
                 Ok(ExitCode::FAILURE)
             }
         }

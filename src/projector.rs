@@ -14,16 +14,30 @@ use tokio::sync::{watch, Notify};
 use crate::event_log::DecodedEvent;
 use crate::read_models::{self, ReadModelChanges};
 use crate::store::leadership::Leadership;
+use crate::store::parked::{self, ParkedEvent};
 use crate::store::{checkpoints, event_log, Db};
 use crate::wakeups::{Announcer, Wake};
 
 /// The checkpoint name of the read-model subscription.
 pub const READ_MODELS: &str = "read_models";
-const BATCH_SIZE: i64 = 500;
+/// Events a subscription applies in one transaction.
+pub const BATCH_SIZE: i64 = 500;
 /// How often the log is checked when no commit has woken the runner (other instances write too).
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
 /// Pause after a failed batch (database down, an event that cannot be read) before retrying.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// Tries of a failing event alone after which it is parked, if the failure is the event's.
+const PARK_AFTER: u32 = 3;
+
+/// Whether a failure is the event's own (it cannot be decoded or applied) rather than the
+/// database's (unreachable, a timeout, a refused statement), which is retried for as long as
+/// it lasts.
+fn events_fault(error: &anyhow::Error) -> bool {
+    !error
+        .chain()
+        .any(|cause| cause.downcast_ref::<sqlx::Error>().is_some())
+}
 
 /// How often a standby instance tries to take the lead of a subscription.
 const STANDBY_RETRY: Duration = Duration::from_secs(1);
@@ -46,26 +60,56 @@ pub async fn follow<F, Fut>(
     mut commits: watch::Receiver<u64>,
     mut step: F,
 ) where
-    F: FnMut() -> Fut,
+    F: FnMut(i64) -> Fut,
     Fut: Future<Output = anyhow::Result<usize>>,
 {
     let mut leadership = Leadership::new(db.clone(), name);
     let mut recheck: Option<Duration> = None;
+    let mut failures = 0u32;
     loop {
         if !leadership.lead().await {
             tokio::time::sleep(STANDBY_RETRY).await;
             continue;
         }
-        match step().await {
-            Ok(0) => {}
+        // After a failure the batch is one event, so an event at fault is found alone.
+        let limit = if failures > 0 { 1 } else { BATCH_SIZE };
+        match step(limit).await {
+            Ok(0) => failures = 0,
             Ok(_) => {
+                failures = 0;
                 recheck = None;
                 continue;
             }
             Err(error) => {
+                failures += 1;
+                let at_fault = events_fault(&error);
+                let error = format!("{error:#}");
+                if failures > PARK_AFTER && at_fault {
+                    match park_next(db, name, &error).await {
+                        Ok(Some(event)) => {
+                            tracing::error!(
+                                subscription = name,
+                                position = event.position,
+                                job_id = %event.job_id,
+                                event_type = %event.event_type,
+                                %error,
+                                "an event the subscription cannot read was parked and the \
+                                 subscription moves on; see `assessment-service parked list`"
+                            );
+                            failures = 0;
+                            continue;
+                        }
+                        Ok(None) => {}
+                        Err(error) => tracing::error!(
+                            subscription = name,
+                            error = format!("{error:#}"),
+                            "cannot park the event at fault"
+                        ),
+                    }
+                }
                 tracing::error!(
                     subscription = name,
-                    error = format!("{error:#}"),
+                    %error,
                     "subscription batch failed; retrying"
                 );
                 tokio::time::sleep(RETRY_DELAY).await;
@@ -85,6 +129,26 @@ pub async fn follow<F, Fut>(
     }
 }
 
+/// Parks the event after `name`'s checkpoint and moves past it, in one transaction; the read
+/// models also mark its job failed (a rebuild does the same, see `replay`).
+async fn park_next(db: &Db, name: &str, error: &str) -> anyhow::Result<Option<ParkedEvent>> {
+    let mut tx = db.begin_write().await?;
+    let Some((event, record)) = parked::park_next(&mut tx, name, error).await? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    if name == READ_MODELS {
+        let mut changes = ReadModelChanges::default();
+        for status in read_models::load_statuses(&mut tx, &[event.job_id.as_str()]).await? {
+            changes.statuses.insert(status.view.id.clone(), status);
+        }
+        changes.unreadable(&event);
+        read_models::save_changes(&mut tx, &changes).await?;
+    }
+    tx.commit().await?;
+    Ok(Some(record))
+}
+
 /// Keeps the read models, waking the workers (this instance's, and by announcement the
 /// others') when jobs were queued.
 pub async fn run(
@@ -93,12 +157,12 @@ pub async fn run(
     jobs_queued: Arc<Notify>,
     announcer: Announcer,
 ) {
-    follow(&db, READ_MODELS, commits, || {
+    follow(&db, READ_MODELS, commits, |limit| {
         let db = db.clone();
         let jobs_queued = jobs_queued.clone();
         let announcer = announcer.clone();
         async move {
-            let outcome = apply_next_batch(&db).await?;
+            let outcome = apply_next_batch(&db, limit).await?;
             if outcome.queued_jobs > 0 {
                 jobs_queued.notify_waiters();
                 announcer.announce(Wake::Jobs);
@@ -118,10 +182,10 @@ pub struct BatchOutcome {
 
 /// Applies the events after the checkpoint (up to a batch) and moves the checkpoint, in one
 /// transaction. Returns how many events it applied.
-pub async fn apply_next_batch(db: &Db) -> anyhow::Result<BatchOutcome> {
+pub async fn apply_next_batch(db: &Db, limit: i64) -> anyhow::Result<BatchOutcome> {
     let mut tx = db.begin_write().await?;
     let checkpoint = checkpoints::lock(&mut tx, READ_MODELS).await?;
-    let stored = event_log::read_after(&mut tx, checkpoint, BATCH_SIZE).await?;
+    let stored = event_log::read_after(&mut tx, checkpoint, limit).await?;
     let Some(last) = stored.last().map(|event| event.cursor()) else {
         tx.rollback().await?;
         return Ok(BatchOutcome::default());

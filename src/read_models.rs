@@ -6,6 +6,7 @@ use assessment_domain::TaskExecutionEvent;
 use assessment_projections::{AssessmentRecord, TaskStatus};
 
 use crate::event_log::DecodedEvent;
+use crate::store::event_log::StoredEvent;
 use crate::store::job_queue::{self, QueuedJob};
 use crate::store::views::{self, AssessmentRow, StatusRow};
 use crate::store::{Db, Tx};
@@ -48,6 +49,23 @@ impl ReadModelChanges {
         }
         self.touched.insert(job_id.clone());
         self.statuses.insert(job_id.clone(), next);
+    }
+}
+
+impl ReadModelChanges {
+    /// Marks the job of an event that could not be read (parked) failed, as
+    /// [`TaskStatus::unreadable`] says.
+    pub fn unreadable(&mut self, stored: &StoredEvent) {
+        let current = self.statuses.remove(&stored.job_id);
+        if let Some(next) = TaskStatus::unreadable(
+            current,
+            stored.position,
+            &stored.event_type,
+            stored.recorded_at,
+        ) {
+            self.touched.insert(stored.job_id.clone());
+            self.statuses.insert(stored.job_id.clone(), next);
+        }
     }
 }
 

@@ -117,6 +117,30 @@ impl TaskStatus {
         Some(status)
     }
 
+    /// Marks the job failed for an event of it at `position` that could not be read (it was
+    /// parked: see `assessment-service parked`); a later event that can be read folds in as
+    /// usual. `None` for a job not seen yet.
+    pub fn unreadable(
+        state: Option<TaskStatus>,
+        position: i64,
+        event_type: &str,
+        recorded_at: DateTime<Utc>,
+    ) -> Option<TaskStatus> {
+        let mut status = state?;
+        let view = &mut status.view;
+        view.status = Lifecycle::Failed;
+        view.current_step = Some(FAILED_STEP.to_owned());
+        view.result = Some(json!({
+            "error": format!(
+                "Event {position} ({event_type}) of this job could not be read, so its status \
+                 may be incomplete; an operator can see it with `assessment-service parked list`"
+            ),
+        }));
+        view.updated_at = truncate(recorded_at).max(view.updated_at);
+        status.last_position = position;
+        Some(status)
+    }
+
     /// Folds a whole history, oldest first.
     pub fn from_history<'a>(events: impl IntoIterator<Item = Recorded<'a>>) -> Option<TaskStatus> {
         events.into_iter().fold(None, TaskStatus::fold)

@@ -23,6 +23,7 @@ pub mod checkpoints;
 pub mod event_log;
 pub mod job_queue;
 pub mod leadership;
+pub mod parked;
 pub mod time;
 pub mod views;
 pub mod webhook_messages;

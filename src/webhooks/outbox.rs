@@ -20,7 +20,6 @@ use crate::wakeups::{Announcer, Wake};
 
 /// The checkpoint name of the webhook subscription.
 pub const WEBHOOKS: &str = "webhooks";
-const BATCH_SIZE: i64 = 500;
 
 /// The webhook-id of the message for event `sequence` of job `job_id`.
 pub fn message_id(job_id: &str, sequence: i64) -> String {
@@ -29,11 +28,15 @@ pub fn message_id(job_id: &str, sequence: i64) -> String {
 
 /// Turns the events after the checkpoint into messages, due at once; returns how many events
 /// it read and how many messages it queued.
-pub async fn apply_next_batch(db: &Db, clock: &Clock) -> anyhow::Result<(usize, usize)> {
+pub async fn apply_next_batch(
+    db: &Db,
+    clock: &Clock,
+    limit: i64,
+) -> anyhow::Result<(usize, usize)> {
     let now = clock.now();
     let mut tx = db.begin_write().await?;
     let checkpoint = checkpoints::lock(&mut tx, WEBHOOKS).await?;
-    let stored = event_log::read_after(&mut tx, checkpoint, BATCH_SIZE).await?;
+    let stored = event_log::read_after(&mut tx, checkpoint, limit).await?;
     let Some(last) = stored.last().map(|event| event.cursor()) else {
         tx.rollback().await?;
         return Ok((0, 0));
@@ -107,13 +110,13 @@ pub async fn run(
     queued: Arc<Notify>,
     announcer: Announcer,
 ) {
-    follow(&db, WEBHOOKS, commits, || {
+    follow(&db, WEBHOOKS, commits, |limit| {
         let db = db.clone();
         let clock = clock.clone();
         let queued = queued.clone();
         let announcer = announcer.clone();
         async move {
-            let (read, added) = apply_next_batch(&db, &clock).await?;
+            let (read, added) = apply_next_batch(&db, &clock, limit).await?;
             if added > 0 {
                 queued.notify_one();
                 announcer.announce(Wake::Messages);

@@ -6,7 +6,9 @@ use std::time::Duration;
 use assessment_service::store;
 use serde_json::json;
 
-use crate::helpers::{cli, eventually, random_key, Backend, ServerOptions, TestDb, TestServer};
+use crate::helpers::{
+    cli, eventually, random_key, seed_request, Backend, ServerOptions, TestDb, TestServer,
+};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -14,6 +16,7 @@ on_both_backends!(
     a_graceful_shutdown_hands_interrupted_jobs_back_at_once,
     every_webhook_survives_a_sigkill_during_a_burst,
     a_job_claimed_too_often_fails_with_a_reason,
+    an_event_nobody_can_read_is_parked_and_the_subscriptions_move_on,
 );
 
 const JOBS: usize = 6;
@@ -232,4 +235,75 @@ async fn a_job_claimed_too_often_fails_with_a_reason(backend: Backend) {
     assert_eq!(status["status"], "failed", "{status}");
     let reason = status["result"]["error"].as_str().unwrap();
     assert!(reason.contains("has been stopped"), "{reason}");
+}
+
+/// An event that cannot be decoded no longer stops the subscriptions for good: each tries it
+/// a few times, parks it and moves on, so later jobs complete; the job's status says what
+/// happened; `replay --verify` reports it until `parked skip` resolves it.
+async fn an_event_nobody_can_read_is_parked_and_the_subscriptions_move_on(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db).await;
+    let first = server.submit(&seed_request()).await;
+    assert_eq!(server.wait_until_ended(&first).await["status"], "completed");
+    let store = db.connect().await;
+    // An event no version of the service can read, appended to the finished job.
+    let poison = "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
+                      event_version, payload, metadata)
+                  SELECT aggregate_type, aggregate_id, 1000, 'LogAppended', event_version,
+                         '{\"no such\": \"shape\"}', metadata
+                  FROM events WHERE aggregate_id = $1 AND sequence = 1";
+    match &store {
+        store::Db::Postgres(pool) => {
+            sqlx::query(poison)
+                .bind(&first)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        store::Db::Sqlite(pool) => {
+            sqlx::query(poison)
+                .bind(&first)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
+    let second = server.submit(&seed_request()).await;
+    assert_eq!(
+        server.wait_until_ended(&second).await["status"],
+        "completed",
+        "the read models went past the unreadable event"
+    );
+    let status = server.status(&first).await;
+    assert_eq!(status["status"], "failed", "{status}");
+    let error = status["result"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("could not be read"), "{error}");
+
+    let (listed, out) = cli(&db, &["parked", "list", "--json"]).await;
+    assert!(listed, "{out}");
+    let parked: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let parked = parked.as_array().unwrap();
+    let mut subscriptions: Vec<&str> = parked
+        .iter()
+        .map(|p| p["subscription"].as_str().unwrap())
+        .collect();
+    subscriptions.sort();
+    assert_eq!(subscriptions, ["read_models", "webhooks"], "{out}");
+    assert!(parked.iter().all(|p| p["job_id"] == first.as_str()));
+    let position = parked[0]["position"].as_i64().unwrap().to_string();
+
+    let (verified, report) = cli(&db, &["replay", "--verify"]).await;
+    assert!(!verified, "a parked event fails the verification: {report}");
+    assert!(report.contains("is parked by read_models"), "{report}");
+    assert!(report.contains("but for the parked events"), "{report}");
+    for subscription in ["read_models", "webhooks"] {
+        let (skipped, out) = cli(&db, &["parked", "skip", subscription, &position]).await;
+        assert!(skipped, "{out}");
+        let (again, _) = cli(&db, &["parked", "skip", subscription, &position]).await;
+        assert!(!again, "a resolved event cannot be skipped twice");
+    }
+    let (verified, report) = cli(&db, &["replay", "--verify"]).await;
+    assert!(verified, "{report}");
+    let (_, out) = cli(&db, &["parked", "list"]).await;
+    assert!(out.contains("no parked events"), "{out}");
 }
