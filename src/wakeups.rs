@@ -11,7 +11,7 @@
 //! notification (a listener reconnecting, an instance that started less than 2 s ago) costs at
 //! most the tasks' fallback poll.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -78,13 +78,20 @@ pub fn start(
         return Announcer::default();
     };
     let pending = Arc::new((AtomicU8::new(0), Notify::new()));
+    let own_listener = Arc::new(AtomicI32::new(0));
     tokio::spawn(announce(
         pool.clone(),
         instance.to_owned(),
         local_commits,
         pending.clone(),
+        own_listener.clone(),
     ));
-    tokio::spawn(listen(pool.clone(), instance.to_owned(), wakers));
+    tokio::spawn(listen(
+        pool.clone(),
+        instance.to_owned(),
+        wakers,
+        own_listener,
+    ));
     Announcer {
         pending: Some(pending),
     }
@@ -96,6 +103,7 @@ async fn announce(
     instance: String,
     mut commits: watch::Receiver<u64>,
     pending: Arc<(AtomicU8, Notify)>,
+    own_listener: Arc<AtomicI32>,
 ) {
     let mut listeners = Listeners {
         others: true,
@@ -121,7 +129,7 @@ async fn announce(
             .is_none_or(|at| at.elapsed() >= LISTENERS_CHECK)
         {
             listeners = Listeners {
-                others: others_listen(&pool).await,
+                others: others_listen(&pool, own_listener.load(Ordering::Acquire)).await,
                 checked_at: Some(Instant::now()),
             };
         }
@@ -135,7 +143,10 @@ async fn announce(
             .await;
         if let Err(error) = sent {
             tracing::debug!(%error, "cannot announce to the other instances");
+            // Kept for the next try.
+            pending.0.fetch_or(bits, Ordering::AcqRel);
             tokio::time::sleep(RECONNECT_AFTER).await;
+            pending.1.notify_one();
         }
     }
 }
@@ -149,21 +160,23 @@ struct Listeners {
 /// Whether a session other than this instance's own listener listens on the channel (or
 /// might: a session of another database user hides what it runs). A lone instance then
 /// announces nothing, which would cost the database a transaction per burst of commits.
-async fn others_listen(pool: &PgPool) -> bool {
+async fn others_listen(pool: &PgPool, own_listener: i32) -> bool {
     let listening: Result<i64, _> = sqlx::query_scalar(
         "SELECT COUNT(*) FROM pg_stat_activity
-         WHERE datname = current_database() AND pid <> pg_backend_pid()
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND pid <> $1
            AND (query LIKE 'LISTEN %assessment_service%' OR query = '<insufficient privilege>')",
     )
+    .bind(own_listener)
     .fetch_one(pool)
     .await;
     // Unknown: announce, as a notification too many costs little.
-    listening.map_or(true, |count| count > 1)
+    listening.map_or(true, |count| count > 0)
 }
 
 /// Wakes this instance's tasks for the other instances' announcements.
-async fn listen(pool: PgPool, instance: String, wakers: Wakers) {
+async fn listen(pool: PgPool, instance: String, wakers: Wakers, own_listener: Arc<AtomicI32>) {
     loop {
+        own_listener.store(0, Ordering::Release);
         let mut listener = match PgListener::connect_with(&pool).await {
             Ok(listener) => listener,
             Err(error) => {
@@ -172,11 +185,23 @@ async fn listen(pool: PgPool, instance: String, wakers: Wakers) {
                 continue;
             }
         };
+        // Asked before it listens: the others find a listener by its last statement.
+        match sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut listener)
+            .await
+        {
+            Ok(pid) => own_listener.store(pid, Ordering::Release),
+            Err(error) => tracing::debug!(%error, "cannot tell this instance's listener"),
+        }
         if let Err(error) = listener.listen(CHANNEL).await {
             tracing::debug!(%error, "cannot listen to the other instances");
             tokio::time::sleep(RECONNECT_AFTER).await;
             continue;
         }
+        // What was announced while nobody here listened: look once, as if woken.
+        wakers.events.send_modify(|count| *count += 1);
+        wakers.jobs.notify_waiters();
+        wakers.messages.notify_one();
         loop {
             let notification = match listener.recv().await {
                 Ok(notification) => notification,

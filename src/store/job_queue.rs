@@ -297,10 +297,12 @@ mod tests {
             .await
             .unwrap()
             .is_none());
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
         assert!(renew(db, "job-1", "a/1", LeaseClock::Database, lease)
             .await
             .unwrap());
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        // Past the first lease's end, within the renewed one.
+        tokio::time::sleep(Duration::from_millis(800)).await;
         assert!(
             claim(db, "b/1", LeaseClock::Database, lease)
                 .await

@@ -17,6 +17,8 @@ use super::Db;
 
 /// The first key of the subscriptions' advisory locks (the second names the subscription).
 const SUBSCRIPTION_LOCKS: i32 = 1_702_260_342;
+/// How long a question to the server about the lead may take before the session is given up.
+const ASK_LIMIT: Duration = Duration::from_secs(5);
 /// How long a leader trusts its session without asking the server whether it still lives.
 const ALIVE_CHECK: Duration = Duration::from_secs(1);
 
@@ -67,15 +69,20 @@ impl Leadership {
             }
         }
         let session = self.session.as_mut().expect("opened above");
-        let asked = if self.leading {
-            session.ping().await.map(|()| true)
-        } else {
-            sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
-                .bind(SUBSCRIPTION_LOCKS)
-                .bind(lock_id(self.name))
-                .fetch_one(&mut *session)
-                .await
-        };
+        // A server that stopped answering (a half-open connection) must not hold this up.
+        let asked = tokio::time::timeout(ASK_LIMIT, async {
+            if self.leading {
+                session.ping().await.map(|()| true)
+            } else {
+                sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+                    .bind(SUBSCRIPTION_LOCKS)
+                    .bind(lock_id(self.name))
+                    .fetch_one(&mut *session)
+                    .await
+            }
+        })
+        .await
+        .unwrap_or(Err(sqlx::Error::PoolTimedOut));
         self.checked_at = Instant::now();
         match asked {
             Ok(true) if !self.leading => {
@@ -117,6 +124,12 @@ mod tests {
         assert!(first.lead().await);
         assert!(!second.lead().await);
         assert!(first.lead().await, "the leader stays leader");
+        tokio::time::sleep(ALIVE_CHECK).await;
+        assert!(
+            first.lead().await,
+            "and its session, asked again, still holds the lead"
+        );
+        assert!(!second.lead().await);
         assert!(
             other.lead().await,
             "another subscription has a lock of its own"
@@ -126,7 +139,8 @@ mod tests {
         };
         let in_transaction: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM pg_stat_activity
-             WHERE datname = current_database() AND backend_xid IS NOT NULL",
+             WHERE datname = current_database() AND xact_start IS NOT NULL
+               AND pid <> pg_backend_pid()",
         )
         .fetch_one(pool)
         .await

@@ -217,10 +217,18 @@ impl Db {
             // server: an open append would hold back every reader of the log.
             let mut options = PgConnectOptions::from_str(url)
                 .context("invalid PostgreSQL URL")?
-                .options([(
-                    "idle_in_transaction_session_timeout",
-                    IDLE_IN_TRANSACTION_TIMEOUT,
-                )]);
+                .options([
+                    (
+                        "idle_in_transaction_session_timeout",
+                        IDLE_IN_TRANSACTION_TIMEOUT,
+                    ),
+                    // The server finds a peer that vanished without closing its socket (a
+                    // host powered off, a cut network) within about 11 s, ending its session
+                    // and with it any subscription lead it held (see `leadership`).
+                    ("tcp_keepalives_idle", "5"),
+                    ("tcp_keepalives_interval", "2"),
+                    ("tcp_keepalives_count", "3"),
+                ]);
             // Named, unless the URL names it (`?application_name=`), so an operator can tell
             // our sessions, and the warning about a long open append, which one is ours.
             if options.get_application_name().is_none() {

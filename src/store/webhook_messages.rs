@@ -247,6 +247,14 @@ pub struct AttemptRow {
     pub response_body: Option<String>,
 }
 
+/// When a retry is due: `after` from now by `clock` (the database's, so an instance whose
+/// clock is off neither hurries nor delays it; or a test's time).
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    pub clock: LeaseClock,
+    pub after: Duration,
+}
+
 /// How a claimed message ends its turn.
 #[derive(Debug, Clone)]
 pub struct Settlement<'a> {
@@ -254,7 +262,8 @@ pub struct Settlement<'a> {
     pub attempt: Option<AttemptRow>,
     pub state: MessageState,
     pub attempts: i32,
-    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// For a retry: when it is due.
+    pub retry: Option<Retry>,
     pub delivered_at: Option<DateTime<Utc>>,
     /// The listener answered 410 Gone: its target is marked gone and every pending message of
     /// the job cancelled in the same transaction, so none of them can be claimed in between.
@@ -318,15 +327,20 @@ async fn settle_in_one_statement(
     release: bool,
 ) -> sqlx::Result<()> {
     let attempt = settlement.and_then(|s| s.attempt.as_ref());
+    let retry = settlement.and_then(|s| s.retry);
+    // The retry's due time is computed here, on the database's clock unless a test gives one;
+    // no retry makes it NULL (an interval of NULL seconds).
     sqlx::query(
-        "SELECT webhook_settle($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        "SELECT webhook_settle($1, $2, $3, $4, $5,
+             COALESCE($6, now()) + make_interval(secs => $16),
+             $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(job_id)
     .bind(token)
     .bind(settlement.map(|s| &s.message.id))
     .bind(settlement.map(|s| s.state.as_str()))
     .bind(settlement.map(|s| s.attempts))
-    .bind(settlement.and_then(|s| s.next_attempt_at).map(StoredTime))
+    .bind(retry.and_then(|r| r.clock.bound()))
     .bind(settlement.and_then(|s| s.delivered_at).map(StoredTime))
     .bind(settlement.is_some_and(|s| s.gone))
     .bind(attempt.map(|_| uuid::Uuid::new_v4().to_string()))
@@ -336,12 +350,13 @@ async fn settle_in_one_statement(
     .bind(attempt.map(|a| a.duration_ms))
     .bind(attempt.and_then(|a| a.response_body.as_deref()))
     .bind(release)
+    .bind(retry.map(|r| r.after.as_secs_f64()))
     .execute(pool)
     .await
     .map(drop)
 }
 
-/// One message's part of a settlement.
+/// One message's part of a settlement, on SQLite (PostgreSQL's is one statement).
 async fn record(tx: &mut Tx, settlement: &Settlement<'_>) -> sqlx::Result<()> {
     let message = settlement.message;
     with_tx!(tx, |conn| {
@@ -361,9 +376,13 @@ async fn record(tx: &mut Tx, settlement: &Settlement<'_>) -> sqlx::Result<()> {
             .execute(&mut *conn)
             .await?;
         }
+        // No retry: `$7` is NULL, and so is the due time computed from it.
         sqlx::query(
             "UPDATE webhook_messages
-             SET state = $2, attempts = $3, next_attempt_at = COALESCE($4, next_attempt_at),
+             SET state = $2, attempts = $3,
+                 next_attempt_at = COALESCE(
+                     strftime('%Y-%m-%dT%H:%M:%fZ', COALESCE($4, 'now'), '+' || $7 || ' seconds'),
+                     next_attempt_at),
                  delivered_at = COALESCE($5, delivered_at),
                  lease_owner = NULL, lease_expires_at = NULL
              WHERE id = $1 AND lease_owner = $6",
@@ -371,9 +390,10 @@ async fn record(tx: &mut Tx, settlement: &Settlement<'_>) -> sqlx::Result<()> {
         .bind(&message.id)
         .bind(settlement.state.as_str())
         .bind(settlement.attempts)
-        .bind(settlement.next_attempt_at.map(StoredTime))
+        .bind(settlement.retry.and_then(|r| r.clock.bound()))
         .bind(settlement.delivered_at.map(StoredTime))
         .bind(&message.lease_owner)
+        .bind(settlement.retry.map(|r| r.after.as_secs_f64()))
         .execute(&mut *conn)
         .await?;
         if settlement.gone {
@@ -598,7 +618,7 @@ mod tests {
             attempt: None,
             state: MessageState::Delivered,
             attempts: 1,
-            next_attempt_at: None,
+            retry: None,
             delivered_at: None,
             gone: false,
         };
@@ -608,7 +628,10 @@ mod tests {
             attempt: None,
             state: MessageState::Pending,
             attempts: 1,
-            next_attempt_at: Some(ms(60_000)),
+            retry: Some(Retry {
+                clock: LeaseClock::At(ms(60_000)),
+                after: Duration::ZERO,
+            }),
             delivered_at: None,
             gone: false,
         };
@@ -640,7 +663,7 @@ mod tests {
             attempt: None,
             state: MessageState::Delivered,
             attempts: 2,
-            next_attempt_at: None,
+            retry: None,
             delivered_at: Some(ms(60_100)),
             gone: false,
         };
@@ -709,7 +732,10 @@ mod tests {
         let failed = Settlement {
             message: &again[0],
             attempts: 3,
-            next_attempt_at: Some(ms(95_000)),
+            retry: Some(Retry {
+                clock: LeaseClock::At(ms(95_000)),
+                after: Duration::ZERO,
+            }),
             ..retry.clone()
         };
         settle_and_release(db, "job-1", "d/6", Some(&failed))

@@ -304,9 +304,16 @@ impl Dispatcher {
         attempt: Option<AttemptRow>,
         outcome: Outcome,
     ) -> Settlement<'m> {
-        let (state, next_attempt_at) = match outcome {
+        // A retry is due after its delay by the database's clock (this instance's clock only
+        // measures the delay).
+        let now = self.clock.now();
+        let retry_after = |at: DateTime<Utc>| webhook_messages::Retry {
+            clock: self.clock.for_leases(),
+            after: (at - now).to_std().unwrap_or_default(),
+        };
+        let (state, retry) = match outcome {
             Outcome::Delivered => (MessageState::Delivered, None),
-            Outcome::Retry(at) => (MessageState::Pending, Some(at)),
+            Outcome::Retry(at) => (MessageState::Pending, Some(retry_after(at))),
             Outcome::Failed => (MessageState::Failed, None),
             Outcome::Gone | Outcome::Cancelled => (MessageState::Cancelled, None),
         };
@@ -315,8 +322,8 @@ impl Dispatcher {
             attempts: message.attempts + i32::from(attempt.is_some()),
             attempt,
             state,
-            next_attempt_at,
-            delivered_at: (outcome == Outcome::Delivered).then(|| self.clock.now()),
+            retry,
+            delivered_at: (outcome == Outcome::Delivered).then_some(now),
             gone: outcome == Outcome::Gone,
         }
     }

@@ -41,6 +41,8 @@ struct Claim {
     organization_id: String,
     attempts: i32,
     owner: String,
+    /// When the claim was asked for: its lease runs from then at the latest.
+    leased_at: tokio::time::Instant,
 }
 
 pub struct Worker {
@@ -121,19 +123,22 @@ impl Worker {
 
     async fn claim(&self, owner: &str) -> anyhow::Result<Option<Claim>> {
         let lease = self.config.lease;
+        // The lease runs from when the database took it, no later than now.
+        let asked_at = tokio::time::Instant::now();
         let claimed = job_queue::claim(&self.db, owner, self.clock.for_leases(), lease).await?;
         Ok(claimed.map(|job| Claim {
             job_id: job.job_id,
             organization_id: job.organization_id,
             attempts: job.attempts,
             owner: owner.to_owned(),
+            leased_at: asked_at,
         }))
     }
 
     /// Extends the lease until `claim` is no longer held; returns when it is lost, or when it
     /// could not be renewed for a whole lease (another worker may have it by then).
     async fn keep_lease(&self, claim: &Claim) -> anyhow::Result<()> {
-        let mut renewed_at = tokio::time::Instant::now();
+        let mut renewed_at = claim.leased_at;
         loop {
             tokio::time::sleep(self.config.lease / 3).await;
             if renewed_at.elapsed() >= self.config.lease {
