@@ -11,9 +11,10 @@ use crate::clock::Clock;
 use crate::generator::llm::LlmConfig;
 use crate::server::{self, ServeConfig};
 use crate::store::{parked, Db, DEFAULT_SQLITE_URL};
+use crate::webhooks::outbox;
 use crate::webhooks::{RetrySchedule, WebhookConfig, DEFAULT_RETRY_SCHEDULE};
 use crate::worker::WorkerConfig;
-use crate::{replay, transfer};
+use crate::{projector, replay, transfer};
 
 #[derive(Debug, Parser)]
 #[command(name = "assessment-service", version, about)]
@@ -172,6 +173,15 @@ enum ParkedCommand {
     List {
         #[arg(long)]
         json: bool,
+    },
+    /// Read a parked event again (after an upgrade that can read it): the read models fold
+    /// its job afresh, the webhooks queue its message; it is unparked. Changes nothing if it
+    /// still cannot be read.
+    Retry {
+        /// `read_models` or `webhooks`.
+        subscription: String,
+        /// The event's position in the log.
+        position: i64,
     },
     /// Mark a parked event resolved: the subscription stays past it for good.
     Skip {
@@ -429,6 +439,27 @@ async fn run_parked(db: &Db, command: ParkedCommand) -> anyhow::Result<ExitCode>
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+        ParkedCommand::Retry {
+            subscription,
+            position,
+        } => {
+            let retried = match subscription.as_str() {
+                projector::READ_MODELS => replay::retry_parked(db, position).await?,
+                outbox::WEBHOOKS => outbox::retry_parked(db, &Clock::system(), position).await?,
+                other => anyhow::bail!(
+                    "no subscription {other:?}; the subscriptions are {} and {}",
+                    projector::READ_MODELS,
+                    outbox::WEBHOOKS
+                ),
+            };
+            if retried {
+                println!("event {position} of {subscription} read and unparked");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("no unresolved parked event at {position} of {subscription}");
+                Ok(ExitCode::FAILURE)
+            }
         }
         ParkedCommand::Skip {
             subscription,

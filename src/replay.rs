@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use crate::event_log::{self, Cursor, DecodedEvent};
 use crate::projector::READ_MODELS;
 use crate::read_models::{self, ReadModelChanges};
+use crate::store::event_log::StoredEvent;
 use crate::store::Db;
 use crate::store::{self, checkpoints, Tx};
 
@@ -45,17 +46,47 @@ impl JobBatches {
             return Ok(None);
         };
         self.after = last.clone();
-        let mut changes = ReadModelChanges::default();
-        for stored in store::event_log::jobs_events(tx, &jobs, self.end).await? {
-            if self.parked.contains(&stored.position) {
-                changes.unreadable(&stored);
-                continue;
-            }
-            changes.apply(&DecodedEvent::decode(stored)?);
-            self.applied += 1;
-        }
-        Ok(Some(changes))
+        let events = store::event_log::jobs_events(tx, &jobs, self.end).await?;
+        self.applied += events.len();
+        fold(events, &self.parked).map(Some)
     }
+}
+
+/// The read models of these events, folded afresh in order, each parked one marking its job
+/// as the subscription did.
+fn fold(events: Vec<StoredEvent>, parked: &HashSet<i64>) -> anyhow::Result<ReadModelChanges> {
+    let mut changes = ReadModelChanges::default();
+    for stored in events {
+        if parked.contains(&stored.position) {
+            changes.unreadable(&stored);
+        } else {
+            changes.apply(&DecodedEvent::decode(stored)?);
+        }
+    }
+    Ok(changes)
+}
+
+/// Retries an event the read models parked: its job's views are folded afresh from the log up
+/// to the subscription's checkpoint, this event included (other parked events still left
+/// out), and it is unparked, in one transaction holding the checkpoint. Fails, changing
+/// nothing, if it still cannot be read; false if nothing unresolved is parked there.
+pub async fn retry_parked(db: &Db, position: i64) -> anyhow::Result<bool> {
+    let mut tx = db.begin_write().await?;
+    let checkpoint = checkpoints::lock(&mut tx, READ_MODELS).await?;
+    let Some(event) =
+        store::parked::unresolved_event(&mut tx, READ_MODELS, position, checkpoint).await?
+    else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
+    let mut parked = store::parked::positions(&mut tx, READ_MODELS).await?;
+    parked.remove(&position);
+    let events = store::event_log::jobs_events(&mut tx, &[event.job_id], checkpoint).await?;
+    let changes = fold(events, &parked)?;
+    read_models::save_changes(&mut tx, &changes).await?;
+    store::parked::unpark_in(&mut tx, READ_MODELS, position).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Compares the stored read models with a rebuild and hands every difference, one line (or

@@ -94,3 +94,41 @@ pub async fn positions(tx: &mut Tx, name: &str) -> sqlx::Result<std::collections
     });
     Ok(positions.into_iter().collect())
 }
+
+/// The event an unresolved parking of `name` at `position` set aside, read from the log (at or
+/// before the subscription's checkpoint `end`); none if nothing unresolved is parked there.
+pub async fn unresolved_event(
+    tx: &mut Tx,
+    name: &str,
+    position: i64,
+    end: event_log::Cursor,
+) -> sqlx::Result<Option<StoredEvent>> {
+    let job_id: Option<String> = with_tx!(&mut *tx, |conn| {
+        sqlx::query_scalar(
+            "SELECT job_id FROM parked_events
+             WHERE subscription = $1 AND position = $2 AND resolved_at IS NULL",
+        )
+        .bind(name)
+        .bind(position)
+        .fetch_optional(&mut *conn)
+        .await?
+    });
+    let Some(job_id) = job_id else {
+        return Ok(None);
+    };
+    let events = event_log::jobs_events(tx, &[job_id], end).await?;
+    Ok(events.into_iter().find(|event| event.position == position))
+}
+
+/// Removes a parking whose event has now been read after all (see `parked retry`): it no
+/// longer counts among the events left out.
+pub async fn unpark_in(tx: &mut Tx, name: &str, position: i64) -> sqlx::Result<()> {
+    with_tx!(tx, |conn| {
+        sqlx::query("DELETE FROM parked_events WHERE subscription = $1 AND position = $2")
+            .bind(name)
+            .bind(position)
+            .execute(&mut *conn)
+            .await?;
+    });
+    Ok(())
+}

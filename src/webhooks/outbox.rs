@@ -15,7 +15,7 @@ use crate::event_log::DecodedEvent;
 use crate::projector::follow;
 use crate::store::webhook_messages::{self, MessageState, NewMessage};
 use crate::store::webhook_targets::{self, TargetOwner};
-use crate::store::{checkpoints, event_log, Db};
+use crate::store::{checkpoints, event_log, parked, Db, Tx};
 use crate::wakeups::{Announcer, Wake};
 
 /// The checkpoint name of the webhook subscription.
@@ -33,7 +33,6 @@ pub async fn apply_next_batch(
     clock: &Clock,
     limit: i64,
 ) -> anyhow::Result<(usize, usize)> {
-    let now = clock.now();
     let mut tx = db.begin_write().await?;
     let checkpoint = checkpoints::lock(&mut tx, WEBHOOKS).await?;
     let stored = event_log::read_after(&mut tx, checkpoint, limit).await?;
@@ -46,11 +45,25 @@ pub async fn apply_next_batch(
         .into_iter()
         .map(DecodedEvent::decode)
         .collect::<anyhow::Result<Vec<_>>>()?;
-    for decoded in &events {
+    let queued = queue_messages(&mut tx, &events, clock).await?;
+    checkpoints::save(&mut tx, WEBHOOKS, last).await?;
+    tx.commit().await?;
+    Ok((read, queued))
+}
+
+/// Queues the messages of these events (each kept if queued already), taking up the targets
+/// their requests name; returns how many were added.
+async fn queue_messages(
+    tx: &mut Tx,
+    events: &[DecodedEvent],
+    clock: &Clock,
+) -> anyhow::Result<usize> {
+    let now = clock.now();
+    for decoded in events {
         if let TaskExecutionEvent::JobRequested(requested) = &decoded.event {
             if let Some(url) = &requested.notification_url {
                 webhook_targets::add(
-                    &mut tx,
+                    tx,
                     &decoded.stored.job_id,
                     &requested.organization_id,
                     requested.api_key_id.as_deref(),
@@ -63,7 +76,7 @@ pub async fn apply_next_batch(
     // The targets of the batch's jobs, read and locked in one query.
     let jobs: BTreeSet<&str> = events.iter().map(|e| e.stored.job_id.as_str()).collect();
     let jobs: Vec<&str> = jobs.into_iter().collect();
-    let targets: HashMap<String, TargetOwner> = webhook_targets::lock_all(&mut tx, &jobs)
+    let targets: HashMap<String, TargetOwner> = webhook_targets::lock_all(tx, &jobs)
         .await?
         .into_iter()
         .map(|target| (target.job_id.clone(), target))
@@ -96,10 +109,25 @@ pub async fn apply_next_batch(
             created_at: now,
         })
         .collect();
-    let queued = webhook_messages::queue_all(&mut tx, &messages).await? as usize;
-    checkpoints::save(&mut tx, WEBHOOKS, last).await?;
+    Ok(webhook_messages::queue_all(tx, &messages).await? as usize)
+}
+
+/// Retries a parked event: queues its message now (after later ones of its job, if any went
+/// out) and unparks it, in one transaction holding the subscription's checkpoint.
+/// Fails, changing nothing, if it still cannot be read.
+pub async fn retry_parked(db: &Db, clock: &Clock, position: i64) -> anyhow::Result<bool> {
+    let mut tx = db.begin_write().await?;
+    let checkpoint = checkpoints::lock(&mut tx, WEBHOOKS).await?;
+    let Some(event) = parked::unresolved_event(&mut tx, WEBHOOKS, position, checkpoint).await?
+    else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
+    let decoded = DecodedEvent::decode(event)?;
+    queue_messages(&mut tx, &[decoded], clock).await?;
+    parked::unpark_in(&mut tx, WEBHOOKS, position).await?;
     tx.commit().await?;
-    Ok((read, queued))
+    Ok(true)
 }
 
 /// Follows the log into the outbox, waking the dispatcher when messages were queued.

@@ -17,6 +17,7 @@ on_both_backends!(
     every_webhook_survives_a_sigkill_during_a_burst,
     a_job_claimed_too_often_fails_with_a_reason,
     an_event_nobody_can_read_is_parked_and_the_subscriptions_move_on,
+    a_parked_event_that_can_be_read_now_is_retried,
 );
 
 const JOBS: usize = 6;
@@ -292,6 +293,19 @@ async fn an_event_nobody_can_read_is_parked_and_the_subscriptions_move_on(backen
     assert!(parked.iter().all(|p| p["job_id"] == first.as_str()));
     let position = parked[0]["position"].as_i64().unwrap().to_string();
 
+    let (retried, _) = cli(&db, &["parked", "retry", "read_models", &position]).await;
+    assert!(
+        !retried,
+        "an event that still cannot be read is not retried"
+    );
+    let (_, out) = cli(&db, &["parked", "list", "--json"]).await;
+    let still: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        still.as_array().unwrap().len(),
+        2,
+        "a failed retry changes nothing"
+    );
+
     let (verified, report) = cli(&db, &["replay", "--verify"]).await;
     assert!(!verified, "a parked event fails the verification: {report}");
     assert!(report.contains("is parked by read_models"), "{report}");
@@ -306,4 +320,48 @@ async fn an_event_nobody_can_read_is_parked_and_the_subscriptions_move_on(backen
     assert!(verified, "{report}");
     let (_, out) = cli(&db, &["parked", "list"]).await;
     assert!(out.contains("no parked events"), "{out}");
+}
+
+/// A parked event that can be read now (after an upgrade, say) is retried: its job's views
+/// are folded afresh with it, and it leaves the parked list. The parked state is made as a
+/// rebuild makes it: `replay` leaves a parked event out and marks its job failed.
+async fn a_parked_event_that_can_be_read_now_is_retried(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db).await;
+    let job = server.submit(&seed_request()).await;
+    assert_eq!(server.wait_until_ended(&job).await["status"], "completed");
+    server.terminate().await;
+    let store = db.connect().await;
+    let park = "INSERT INTO parked_events (subscription, position, job_id, event_type, error)
+                SELECT 'read_models', position, aggregate_id, event_type, 'an older version'
+                FROM events WHERE aggregate_id = $1 AND event_type = 'Completed'
+                RETURNING position";
+    let position: i64 = match &store {
+        store::Db::Postgres(pool) => sqlx::query_scalar(park)
+            .bind(&job)
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+        store::Db::Sqlite(pool) => sqlx::query_scalar(park)
+            .bind(&job)
+            .fetch_one(pool)
+            .await
+            .unwrap(),
+    };
+    let (rebuilt, out) = cli(&db, &["replay"]).await;
+    assert!(rebuilt, "{out}");
+    let server = TestServer::start(&db).await;
+    assert_eq!(server.status(&job).await["status"], "failed");
+
+    let position = position.to_string();
+    let (retried, out) = cli(&db, &["parked", "retry", "read_models", &position]).await;
+    assert!(retried, "{out}");
+    let status = server.status(&job).await;
+    assert_eq!(status["status"], "completed", "{status}");
+    let (_, out) = cli(&db, &["parked", "list"]).await;
+    assert!(out.contains("no parked events"), "{out}");
+    let (verified, report) = cli(&db, &["replay", "--verify"]).await;
+    assert!(verified, "{report}");
+    let (again, _) = cli(&db, &["parked", "retry", "read_models", &position]).await;
+    assert!(!again, "nothing is parked there any more");
 }

@@ -16,8 +16,10 @@ use axum::Router;
 use serde_json::{json, Value};
 use standardwebhooks::Webhook;
 
+use assessment_service::store::Db;
+
 use crate::helpers::{
-    eventually, json_of, seed_request, Backend, ServerOptions, TestDb, TestServer,
+    cli, eventually, json_of, seed_request, Backend, ServerOptions, TestDb, TestServer,
 };
 use crate::on_both_backends;
 
@@ -31,6 +33,7 @@ on_both_backends!(
     the_delivery_log_and_redelivery_are_scoped_to_the_organization,
     a_rotated_secret_signs_beside_the_new_one_during_the_grace_period,
     a_hanging_listener_delays_no_other_job,
+    a_parked_event_retried_by_the_webhooks_is_delivered,
 );
 
 /// What the listener does with a request.
@@ -524,4 +527,57 @@ async fn a_hanging_listener_delays_no_other_job(backend: Backend) {
         .get(&format!("/api/v2/task-executions/status/{job_id}"))
         .await;
     assert_eq!(code, StatusCode::OK, "the API answers meanwhile");
+}
+
+/// An event the webhook subscription parked, retried once it can be read, is queued and
+/// delivered. The parked state is made by hand: the job's `Completed` event parked and its
+/// message never queued.
+async fn a_parked_event_retried_by_the_webhooks_is_delivered(backend: Backend) {
+    let listener = Listener::start(Answer::Ok).await;
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start_with(&db, local_webhooks()).await;
+    let job_id = server.submit(&job_with_hook(&listener.url)).await;
+    settled(&server, &job_id).await;
+    let before = listener.accepted().len();
+    let store = db.connect().await;
+    let park = "INSERT INTO parked_events (subscription, position, job_id, event_type, error)
+                SELECT 'webhooks', position, aggregate_id, event_type, 'an older version'
+                FROM events WHERE aggregate_id = $1 AND event_type = 'Completed'
+                RETURNING position";
+    let forget = [
+        "DELETE FROM webhook_attempts WHERE message_id IN (
+             SELECT m.id FROM webhook_messages m JOIN events e
+               ON e.aggregate_id = m.job_id AND e.sequence = m.sequence
+             WHERE m.job_id = $1 AND e.event_type = 'Completed')",
+        "DELETE FROM webhook_messages WHERE job_id = $1 AND sequence =
+             (SELECT sequence FROM events WHERE aggregate_id = $1 AND event_type = 'Completed')",
+    ];
+    let position: i64 = match &store {
+        Db::Postgres(pool) => {
+            let position = sqlx::query_scalar(park).bind(&job_id).fetch_one(pool).await;
+            for sql in forget {
+                sqlx::query(sql).bind(&job_id).execute(pool).await.unwrap();
+            }
+            position.unwrap()
+        }
+        Db::Sqlite(pool) => {
+            let position = sqlx::query_scalar(park).bind(&job_id).fetch_one(pool).await;
+            for sql in forget {
+                sqlx::query(sql).bind(&job_id).execute(pool).await.unwrap();
+            }
+            position.unwrap()
+        }
+    };
+    let position = position.to_string();
+    let (retried, out) = cli(&db, &["parked", "retry", "webhooks", &position]).await;
+    assert!(retried, "{out}");
+    let delivered = eventually(Duration::from_secs(30), || async {
+        let accepted = listener.accepted();
+        (accepted.len() > before).then_some(accepted)
+    })
+    .await;
+    let (_, last) = delivered.last().unwrap();
+    assert_eq!(last["status"], "completed", "{last}");
+    let (_, out) = cli(&db, &["parked", "list"]).await;
+    assert!(out.contains("no parked events"), "{out}");
 }
