@@ -313,12 +313,17 @@ impl TestServer {
     }
 
     pub async fn start_with(db: &TestDb, options: ServerOptions) -> TestServer {
+        Self::start_on(db.url.clone(), options).await
+    }
+
+    /// [`TestServer::start_with`] on the database at `url` (a task of its own can own it).
+    pub async fn start_on(url: String, options: ServerOptions) -> TestServer {
         let mut command = Command::new(BINARY);
         command
             .arg("serve")
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", &db.url)
+            .env("DATABASE_URL", &url)
             .env("LISTEN_ADDR", "127.0.0.1:0")
             .env("JOB_LEASE_SECONDS", "2")
             .env("RUST_LOG", "warn")
