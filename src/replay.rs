@@ -47,7 +47,10 @@ impl JobBatches {
         };
         self.after = last.clone();
         let events = store::event_log::jobs_events(tx, &jobs, self.end).await?;
-        self.applied += events.len();
+        self.applied += events
+            .iter()
+            .filter(|e| !self.parked.contains(&e.position))
+            .count();
         fold(events, &self.parked).map(Some)
     }
 }

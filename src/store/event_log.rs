@@ -483,6 +483,16 @@ mod tests {
         read.into_iter().map(|event| event.job_id).collect()
     }
 
+    /// A transaction of `pool` that has taken a transaction id (and written nothing).
+    async fn transaction_with_an_id(pool: &sqlx::PgPool) -> sqlx::Transaction<'static, Postgres> {
+        let mut transaction = pool.begin().await.unwrap();
+        sqlx::query("SELECT txid_current()")
+            .execute(&mut *transaction)
+            .await
+            .unwrap();
+        transaction
+    }
+
     /// An append still open holds back the appends that commit after it began, so a reader
     /// never moves past it; a transaction that appends nothing holds back nothing, however long
     /// it stays open.
@@ -493,11 +503,7 @@ mod tests {
             unreachable!()
         };
         // A stranger: a transaction with an id, open for the whole test.
-        let mut stranger = pool.begin().await.unwrap();
-        sqlx::query("SELECT txid_current()")
-            .execute(&mut *stranger)
-            .await
-            .unwrap();
+        let stranger = transaction_with_an_id(pool).await;
 
         let mut open = db.begin_write().await.unwrap();
         append(&mut open, &[row("open")]).await.unwrap();
@@ -514,11 +520,7 @@ mod tests {
 
         // Events must be a transaction's first rows: a writer that already has a transaction
         // id when it appends could be passed by a reader before it commits.
-        let mut late_writer = pool.begin().await.unwrap();
-        sqlx::query("SELECT txid_current()")
-            .execute(&mut *late_writer)
-            .await
-            .unwrap();
+        let mut late_writer = transaction_with_an_id(pool).await;
         let refused = sqlx::query(
             "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type,
                  event_version, payload, metadata)
@@ -539,11 +541,7 @@ mod tests {
         let Db::Postgres(pool) = &db else {
             unreachable!()
         };
-        let mut stranger = pool.begin().await.unwrap();
-        sqlx::query("SELECT txid_current()")
-            .execute(&mut *stranger)
-            .await
-            .unwrap();
+        let stranger = transaction_with_an_id(pool).await;
         let mut open = db.begin_write().await.unwrap();
         append(&mut open, &[row("open")]).await.unwrap();
         let Tx::Postgres(conn) = &mut open else {

@@ -217,8 +217,8 @@ mod tests {
         DateTime::from_timestamp_millis(millis).unwrap()
     }
 
-    async fn queue_with_one_job() -> (Db, tempfile::TempDir) {
-        let (db, folder) = crate::store::scratch_database().await;
+    /// Queues `job-1` of `acme`.
+    async fn queue_one_job(db: &Db) {
         let mut tx = db.begin_write().await.unwrap();
         let job = QueuedJob {
             job_id: "job-1".to_owned(),
@@ -227,6 +227,11 @@ mod tests {
         };
         enqueue_all(&mut tx, &[job]).await.unwrap();
         tx.commit().await.unwrap();
+    }
+
+    async fn queue_with_one_job() -> (Db, tempfile::TempDir) {
+        let (db, folder) = crate::store::scratch_database().await;
+        queue_one_job(&db).await;
         (db, folder)
     }
 
@@ -278,14 +283,7 @@ mod tests {
         let (db, _folder) = queue_with_one_job().await;
         database_clock(&db).await;
         let (db, _guard) = crate::store::scratch_postgres().await;
-        let mut tx = db.begin_write().await.unwrap();
-        let job = QueuedJob {
-            job_id: "job-1".to_owned(),
-            organization_id: "acme".to_owned(),
-            position: 1,
-        };
-        enqueue_all(&mut tx, &[job]).await.unwrap();
-        tx.commit().await.unwrap();
+        queue_one_job(&db).await;
         database_clock(&db).await;
     }
 
