@@ -21,7 +21,7 @@ use crate::{projector, replay, transfer};
 pub struct Cli {
     /// Database URL: `postgres://user@host/db` or `sqlite://path/file.sqlite`. Unset means the
     /// embedded SQLite file `./data/assessments.sqlite`.
-    #[arg(long, env = "DATABASE_URL", global = true)]
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     database_url: Option<String>,
 
     #[command(subcommand)]
@@ -67,6 +67,16 @@ struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Seconds a client may take to send a request's headers, and its body: a connection that
+    /// sends less in that time is closed.
+    #[arg(long, env = "REQUEST_READ_TIMEOUT_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    request_read_timeout_seconds: u64,
+    /// Seconds a graceful shutdown (SIGTERM, Ctrl-C) waits for requests in flight before the
+    /// connections still open are closed.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=3_600))]
+    shutdown_timeout_seconds: u64,
     /// Jobs generated at once by this process; 0 makes an API-only instance.
     #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(0..=1024))]
@@ -94,7 +104,7 @@ struct ServeArgs {
     bootstrap_api_key: Option<String>,
     /// Base URL of an OpenAI-compatible API (e.g. `https://host/v1`); with a model and a key it
     /// refines skill extraction and writes extra questions.
-    #[arg(long, env = "LLM_BASE_URL")]
+    #[arg(long, env = "LLM_BASE_URL", hide_env_values = true)]
     llm_base_url: Option<String>,
     /// Model name sent to the LLM API.
     #[arg(long, env = "LLM_MODEL")]
@@ -334,6 +344,8 @@ impl ServeArgs {
         };
         Ok(ServeConfig {
             listen: self.listen,
+            request_read_timeout: Duration::from_secs(self.request_read_timeout_seconds),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout_seconds),
             bootstrap_api_key: self.bootstrap_api_key,
             llm,
             webhooks: WebhookConfig {

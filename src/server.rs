@@ -25,6 +25,10 @@ use crate::worker::{Worker, WorkerConfig};
 #[derive(Clone)]
 pub struct ServeConfig {
     pub listen: SocketAddr,
+    /// How long a client may take to send a request's headers, and then its body.
+    pub request_read_timeout: Duration,
+    /// How long a graceful shutdown waits for requests in flight.
+    pub shutdown_timeout: Duration,
     /// Secret: never logged.
     pub bootstrap_api_key: Option<String>,
     pub llm: Option<LlmConfig>,
@@ -119,28 +123,92 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
     tracing::info!(%address, database = db.backend_name(), "assessment service started");
 
     let (stopping, shutdown) = watch::channel(false);
-    let app = http::router(AppState {
-        db,
-        bus,
-        engine,
-        webhooks: config.webhooks,
-        clock,
-        keys: Default::default(),
-        shutdown,
-    });
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
+    let app = http::router_with_body_timeout(
+        AppState {
+            db,
+            bus,
+            engine,
+            webhooks: config.webhooks,
+            clock,
+            keys: Default::default(),
+            shutdown,
+        },
+        config.request_read_timeout,
+    );
+    let served = serve_http(
+        listener,
+        app,
+        config.request_read_timeout,
+        config.shutdown_timeout,
+        async move {
             shutdown_signal().await;
             // Open status streams end, so the graceful shutdown does not wait on them.
             let _ = stopping.send(true);
-        })
-        .await;
+        },
+    )
+    .await;
     // Everything the background tasks write is transactional: stopping them mid-way is safe.
     workers.shutdown().await;
     for task in subscriptions {
         task.abort();
     }
     served.context("HTTP server failed")
+}
+
+/// Serves `app` on `listener` until `stop` resolves, then lets the requests in flight finish
+/// for at most `shutdown_timeout` and closes whatever is still open. A client gets
+/// `read_timeout` to send each request's headers (a connection idle that long between
+/// requests is closed too); the router bounds the body's time itself.
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    read_timeout: Duration,
+    shutdown_timeout: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+
+    // HTTP/1.1, as before (axum's own server speaks HTTP/2 only with a feature not enabled).
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(read_timeout);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(stop);
+    loop {
+        let stream = tokio::select! {
+            () = &mut stop => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        let watched = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = watched.await {
+                tracing::debug!(error = %error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    match tokio::time::timeout(shutdown_timeout, graceful.shutdown()).await {
+        Ok(()) => tracing::info!("every connection closed"),
+        Err(_) => tracing::warn!(
+            seconds = shutdown_timeout.as_secs(),
+            "requests still in flight after the shutdown timeout; closing their connections"
+        ),
+    }
+    Ok(())
 }
 
 /// How long an append may stay open before the service warns about it.

@@ -164,13 +164,47 @@ impl GenerationOptions {
     }
 }
 
-/// The job title, trimmed and non-empty.
+/// A character that shows nothing: white space, a control character other than NUL (refused on
+/// its own), or one of Unicode's invisible format characters (zero-width spaces and joiners,
+/// the byte-order mark, direction marks, invisible operators, fillers that render blank).
+pub fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || (c.is_control() && c != '\0')
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{2800}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E007F}'
+        )
+}
+
+/// `raw` without what shows nothing at either end; blank (invisible only) text is empty.
+pub fn trim_invisible(raw: &str) -> &str {
+    raw.trim_matches(is_invisible)
+}
+
+/// The job title, trimmed and non-empty (text that shows nothing counts as empty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobRole(String);
 
 impl JobRole {
     pub fn parse(raw: &str) -> Result<Self, RequestError> {
-        let trimmed = raw.trim();
+        let trimmed = trim_invisible(raw);
         if trimmed.is_empty() {
             return Err(RequestError::MissingRoleOrDescription);
         }
@@ -188,13 +222,13 @@ impl JobRole {
     }
 }
 
-/// The job description, trimmed and non-empty.
+/// The job description, trimmed and non-empty (text that shows nothing counts as empty).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobDescription(String);
 
 impl JobDescription {
     pub fn parse(raw: &str) -> Result<Self, RequestError> {
-        let trimmed = raw.trim();
+        let trimmed = trim_invisible(raw);
         if trimmed.is_empty() {
             return Err(RequestError::MissingRoleOrDescription);
         }
@@ -267,6 +301,32 @@ mod tests {
         assert_eq!(
             JobDescription::parse("\n"),
             Err(RequestError::MissingRoleOrDescription)
+        );
+        for invisible in [
+            "\u{200B}\u{200B}",
+            "\u{FEFF} \u{2060}",
+            "\u{200D}\u{3164}\u{00AD}",
+        ] {
+            assert_eq!(
+                JobRole::parse(invisible),
+                Err(RequestError::MissingRoleOrDescription),
+                "{invisible:?}"
+            );
+            assert_eq!(
+                JobDescription::parse(invisible),
+                Err(RequestError::MissingRoleOrDescription),
+                "{invisible:?}"
+            );
+        }
+        assert_eq!(
+            JobRole::parse("\u{200B}Nurse\u{200B}")
+                .unwrap()
+                .into_inner(),
+            "Nurse"
+        );
+        assert_eq!(
+            JobRole::parse("\u{200B}\0"),
+            Err(RequestError::NulCharacter)
         );
     }
 

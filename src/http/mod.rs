@@ -2,6 +2,7 @@
 
 mod auth;
 mod error;
+mod guard;
 mod handlers;
 mod history;
 mod params;
@@ -41,7 +42,18 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
+/// The routes, with each request's body to be read within `body_timeout` (a body sent slower
+/// than that is answered 408, and its connection closed).
+pub fn router_with_body_timeout(state: AppState, body_timeout: std::time::Duration) -> Router {
+    routes(state, body_timeout)
+}
+
+/// The routes, with the default body timeout (tests in process).
 pub fn router(state: AppState) -> Router {
+    routes(state, std::time::Duration::from_secs(30))
+}
+
+fn routes(state: AppState, body_timeout: std::time::Duration) -> Router {
     Router::new()
         .route(
             "/api/v2/assessments/generate-ai",
@@ -84,6 +96,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/health", get(handlers::health))
         .fallback(handlers::unknown_route)
+        .layer(middleware::from_fn_with_state(
+            body_timeout,
+            guard::read_body_within,
+        ))
+        .layer(middleware::from_fn(guard::refuse_malformed))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::map_response(error::json_errors))
         .layer(TraceLayer::new_for_http())

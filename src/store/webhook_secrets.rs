@@ -52,6 +52,28 @@ pub async fn newest_two(db: &Db, key_id: &str) -> anyhow::Result<Vec<SecretRow>>
     }))
 }
 
+/// Every secret of the key older than `version` still in force at `now` stops signing then.
+pub async fn retire_before(
+    db: &Db,
+    key_id: &str,
+    version: i32,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    with_pool!(db, |pool| {
+        sqlx::query(
+            "UPDATE webhook_secrets SET expires_at = $3
+             WHERE api_key_id = $1 AND version < $2 AND (expires_at IS NULL OR expires_at > $3)",
+        )
+        .bind(key_id)
+        .bind(version)
+        .bind(StoredTime(now))
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(())
+}
+
 /// Every secret of the key still in force at `until` stops signing then.
 pub async fn expire_at(db: &Db, key_id: &str, until: DateTime<Utc>) -> anyhow::Result<()> {
     with_pool!(db, |pool| {

@@ -252,6 +252,9 @@ impl Dispatcher {
         };
         let outcome = if attempt.succeeded() {
             Outcome::Delivered
+        } else if attempt.refused {
+            tracing::info!(job_id = %message.job_id, "webhook target refused by the SSRF guard; the message fails");
+            Outcome::Failed
         } else if attempt.status_code == Some(410) {
             tracing::info!(job_id = %message.job_id, "webhook listener answered 410 Gone; stopping");
             Outcome::Gone

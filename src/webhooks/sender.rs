@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use reqwest::redirect::Policy;
 
 use super::signing::signature_header;
-use super::ssrf::{refuse_literal, GuardedResolver};
+use super::ssrf::{is_refusal, refuse_literal, GuardedResolver, REFUSED};
 
 /// Longest response body kept in the delivery log, in bytes.
 pub const MAX_LOGGED_BODY: usize = 4 * 1024;
@@ -35,12 +35,23 @@ pub struct Attempt {
     pub error: Option<String>,
     pub body: Option<String>,
     pub retry_after: Option<Duration>,
+    /// The SSRF guard refused the target: trying again will not help.
+    pub refused: bool,
 }
 
 impl Attempt {
     pub fn failed(reason: String) -> Attempt {
         Attempt {
             error: Some(loggable(&reason)),
+            ..Attempt::default()
+        }
+    }
+
+    /// The SSRF guard's refusal, worded alike whatever its cause.
+    pub fn refused() -> Attempt {
+        Attempt {
+            error: Some(REFUSED.to_owned()),
+            refused: true,
             ..Attempt::default()
         }
     }
@@ -87,10 +98,8 @@ impl Sender {
         let url: reqwest::Url = url
             .parse()
             .map_err(|error: url::ParseError| Attempt::failed(error.to_string()))?;
-        if !self.allow_private_targets {
-            if let Some(reason) = refuse_literal(&url) {
-                return Err(Attempt::failed(reason));
-            }
+        if !self.allow_private_targets && refuse_literal(&url) {
+            return Err(Attempt::refused());
         }
         Ok(url)
     }
@@ -118,6 +127,7 @@ impl Sender {
             Err(error) if error.is_timeout() => {
                 return Attempt::failed(format!("timed out after {:?}", self.timeout))
             }
+            Err(error) if is_refusal(&error) => return Attempt::refused(),
             Err(error) => return Attempt::failed(describe(&error)),
         };
         let status = response.status();
@@ -136,6 +146,7 @@ impl Sender {
                 .then(|| format!("redirects are not followed (HTTP {})", status.as_u16())),
             body: Some(loggable(&String::from_utf8_lossy(&body))),
             retry_after,
+            refused: false,
         }
     }
 }

@@ -89,7 +89,9 @@ pub async fn current(db: &Db, key_id: &str, now: DateTime<Utc>) -> anyhow::Resul
     }
 }
 
-/// Starts a new secret at `now`; the ones in force keep signing for `grace`.
+/// Starts a new secret at `now`; the one it replaces keeps signing for `grace`. At most two
+/// secrets sign at once: a rotation inside a grace period retires the oldest at once (the one
+/// the previous rotation replaced), so repeated rotations cannot grow the signature header.
 pub async fn rotate(
     db: &Db,
     key_id: &str,
@@ -97,6 +99,7 @@ pub async fn rotate(
     now: DateTime<Utc>,
 ) -> anyhow::Result<SecretInfo> {
     let latest = current(db, key_id, now).await?;
+    webhook_secrets::retire_before(db, key_id, latest.version, now).await?;
     webhook_secrets::expire_at(db, key_id, now + grace).await?;
     webhook_secrets::insert(db, key_id, latest.version + 1, &new_secret(), now).await?;
     current(db, key_id, now).await
@@ -168,6 +171,40 @@ mod tests {
         let shown = current(&db, "key-1", clock.now()).await.unwrap();
         assert_eq!(shown.previous_secret_valid_until, None);
         assert_eq!(shown.created_at, "1970-01-12T13:47:40Z");
+    }
+
+    #[tokio::test]
+    async fn rotations_inside_a_grace_period_keep_two_secrets_signing() {
+        let (db, _folder) = crate::store::scratch_database().await;
+        let clock = crate::clock::Clock::manual(DateTime::from_timestamp(1_000_000, 0).unwrap());
+        let grace = std::time::Duration::from_secs(3_600);
+        create(&db, "key-1", clock.now()).await.unwrap();
+        let mut secrets = Vec::new();
+        for _ in 0..5 {
+            clock.advance(std::time::Duration::from_secs(1));
+            secrets.push(rotate(&db, "key-1", grace, clock.now()).await.unwrap());
+        }
+        let signing = signing_secrets(&db, "key-1", clock.now()).await.unwrap();
+        assert_eq!(
+            signing,
+            [secrets[4].secret.clone(), secrets[3].secret.clone()]
+        );
+        assert_eq!(
+            signature_header(&signing, "msg_1", 1, "{}")
+                .unwrap()
+                .split(' ')
+                .count(),
+            2
+        );
+        // The one just replaced still signs for its whole grace period.
+        clock.advance(grace - std::time::Duration::from_secs(1));
+        assert_eq!(
+            signing_secrets(&db, "key-1", clock.now())
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
     }
 
     #[test]

@@ -23,24 +23,52 @@ fn forbidden_v4(ip: Ipv4Addr) -> bool {
         || a >= 240 // reserved
 }
 
+/// The IPv4 address in the last 32 bits of `segments`.
+fn low_v4(segments: &[u16; 8]) -> Ipv4Addr {
+    let [a, b] = segments[6].to_be_bytes();
+    let [c, d] = segments[7].to_be_bytes();
+    Ipv4Addr::new(a, b, c, d)
+}
+
 fn forbidden_v6(ip: Ipv6Addr) -> bool {
     if let Some(v4) = ip.to_ipv4_mapped() {
         return forbidden_v4(v4);
     }
     let segments = ip.segments();
-    // NAT64 (64:ff9b::/96) and the deprecated IPv4-compatible form carry an IPv4 address.
-    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || (segments[..6] == [0; 6] && segments[6] != 0)
-    {
-        let [a, b] = segments[6].to_be_bytes();
-        let [c, d] = segments[7].to_be_bytes();
-        return forbidden_v4(Ipv4Addr::new(a, b, c, d));
+    // Forms that carry an IPv4 address, each refused if that address is: IPv4-compatible
+    // (::a.b.c.d, which also covers :: and ::1), NAT64 (64:ff9b::/96 and the local-use
+    // 64:ff9b:1::/48), 6to4 (2002:AABB:CCDD::/48), Teredo (2001:0::/32: the server in bits
+    // 32-63, the client inverted in the last 32) and ISATAP (an interface id of 0:5efe or
+    // 200:5efe before the address).
+    let ipv4_compatible = segments[..6] == [0; 6];
+    let nat64 = segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || segments[..3] == [0x64, 0xff9b, 1];
+    let embedded: Vec<Ipv4Addr> = if ipv4_compatible || nat64 {
+        vec![low_v4(&segments)]
+    } else if segments[0] == 0x2002 {
+        let [a, b] = segments[1].to_be_bytes();
+        let [c, d] = segments[2].to_be_bytes();
+        vec![Ipv4Addr::new(a, b, c, d)]
+    } else if segments[..2] == [0x2001, 0] {
+        let [a, b] = segments[2].to_be_bytes();
+        let [c, d] = segments[3].to_be_bytes();
+        let client = !u32::from(low_v4(&segments));
+        vec![Ipv4Addr::new(a, b, c, d), Ipv4Addr::from(client)]
+    } else if segments[4] & 0xfdff == 0 && segments[5] == 0x5efe {
+        vec![low_v4(&segments)]
+    } else {
+        Vec::new()
+    };
+    if embedded.into_iter().any(forbidden_v4) {
+        return true;
     }
     ip.is_unspecified()
         || ip.is_loopback()
         || ip.is_multicast()
         || (segments[0] & 0xfe00) == 0xfc00 // unique local, includes fd00:ec2::254
         || (segments[0] & 0xffc0) == 0xfe80 // link local
+        || (segments[0] & 0xffc0) == 0xfec0 // site local (deprecated, still routed inside some networks)
         || (segments[0] == 0x2001 && segments[1] == 0x0db8) // documentation
+        || (segments[0] == 0x3fff && segments[1] < 0x1000) // documentation (3fff::/20)
         || segments[0] == 0x0100 && segments[1..4] == [0, 0, 0] // discard
 }
 
@@ -52,16 +80,38 @@ pub fn is_forbidden(ip: IpAddr) -> bool {
     }
 }
 
-/// Why `url` may not be called, if its host is a literal forbidden address.
-pub fn refuse_literal(url: &reqwest::Url) -> Option<String> {
-    let ip = match url.host()? {
-        url::Host::Ipv4(ip) => IpAddr::V4(ip),
-        url::Host::Ipv6(ip) => IpAddr::V6(ip),
-        url::Host::Domain(_) => return None,
+/// What every refusal says, whatever its cause: a literal internal address, a name that
+/// resolves only to internal addresses, or a name that does not resolve. One wording for all,
+/// so the delivery log, which the tenant reads, cannot be used to probe internal names.
+pub const REFUSED: &str =
+    "refused by the SSRF guard: the target does not resolve to a public address";
+
+/// The resolver's refusal, found again in the error chain of a failed request.
+#[derive(Debug)]
+pub struct Refused;
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(REFUSED)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Whether `url` may not be called: its host is a literal forbidden address.
+pub fn refuse_literal(url: &reqwest::Url) -> bool {
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip),
+        Some(url::Host::Domain(_)) => return false,
+        None => return true,
     };
-    is_forbidden(ip).then(|| {
-        format!("refused by the SSRF guard: {ip} is a private, loopback, link-local or reserved address")
-    })
+    is_forbidden(ip)
+}
+
+/// Whether `error`, or one of its causes, is the guard's refusal.
+pub fn is_refusal(error: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(error), |e| e.source()).any(|e| e.is::<Refused>())
 }
 
 /// Resolves with the system resolver and keeps only allowed addresses.
@@ -72,23 +122,24 @@ impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let resolved: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            // What was resolved, and why it was refused, stay in the server's log.
+            let resolved: Vec<SocketAddr> = match tokio::net::lookup_host((host.as_str(), 0)).await
+            {
+                Ok(addresses) => addresses.collect(),
+                Err(error) => {
+                    tracing::info!(%host, %error, "webhook target refused: it does not resolve");
+                    return Err(Box::new(Refused) as Box<_>);
+                }
+            };
             let allowed: Vec<SocketAddr> = resolved
                 .iter()
                 .copied()
                 .filter(|address| !is_forbidden(address.ip()))
                 .collect();
             if allowed.is_empty() {
-                // The addresses stay in the server's log: the delivery log is the tenant's to
-                // read, and must not map internal names for them.
                 let shown: Vec<String> = resolved.iter().map(|a| a.ip().to_string()).collect();
                 tracing::info!(%host, addresses = %shown.join(", "), "webhook target refused by the SSRF guard");
-                return Err(format!(
-                    "refused by the SSRF guard: {host} resolves only to private, loopback, \
-                     link-local or reserved addresses"
-                )
-                .into());
+                return Err(Box::new(Refused) as Box<_>);
             }
             let addresses: Addrs = Box::new(allowed.into_iter());
             Ok(addresses)
@@ -126,6 +177,20 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "64:ff9b::a00:1",
+            "64:ff9b:1::7f00:1",
+            // 6to4 of 127.0.0.1, 10.0.0.1, 192.168.1.1 and 169.254.169.254.
+            "2002:7f00:1::",
+            "2002:a00:1::1",
+            "2002:c0a8:101:1::5",
+            "2002:a9fe:a9fe::",
+            // Teredo: server 10.0.0.1; client 127.0.0.1 (stored inverted).
+            "2001:0:a00:1::1",
+            "2001:0:808:808:0:0:80ff:fffe",
+            // IPv4-compatible and ISATAP forms of 10.0.0.1.
+            "::a00:1",
+            "::7f00:1",
+            "2001:470:1:1:0:5efe:a00:1",
+            "fec0::1",
         ] {
             assert!(forbidden(ip), "{ip} must be refused");
         }
@@ -138,6 +203,9 @@ mod tests {
             "8.8.8.8",
             "2606:4700:4700::1111",
             "::ffff:8.8.8.8",
+            "2002:808:808::1",
+            "2001:0:808:808:0:0:f7f7:f7f7",
+            "2001:470:1:1:0:5efe:808:808",
         ] {
             assert!(!forbidden(ip), "{ip} must be allowed");
         }
@@ -145,9 +213,10 @@ mod tests {
 
     #[test]
     fn literal_urls_are_checked() {
-        let refused = |url: &str| refuse_literal(&url.parse().unwrap()).is_some();
+        let refused = |url: &str| refuse_literal(&url.parse().unwrap());
         assert!(refused("http://127.0.0.1:8080/hook"));
         assert!(refused("http://[::ffff:127.0.0.1]/hook"));
+        assert!(refused("http://[2002:7f00:1::1]/hook"));
         assert!(!refused("https://example.com/hook"));
         assert!(!refused("http://8.8.8.8/hook"));
     }

@@ -366,19 +366,26 @@ impl TestServer {
         self.child.kill().await.expect("kill the service");
     }
 
-    /// SIGTERM, then waits for a clean exit.
-    pub async fn terminate(mut self) {
+    /// SIGTERM, then waits up to `limit` for a clean exit; returns how long it took.
+    pub async fn terminate_within(mut self, limit: Duration) -> Duration {
         let pid = self.child.id().expect("running service").to_string();
+        let started = tokio::time::Instant::now();
         let sent = std::process::Command::new("kill")
             .args(["-TERM", &pid])
             .status()
             .expect("run kill");
         assert!(sent.success());
-        let exit = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+        let exit = tokio::time::timeout(limit, self.child.wait())
             .await
-            .expect("the service stops within 30 s of SIGTERM")
+            .unwrap_or_else(|_| panic!("the service did not stop within {limit:?} of SIGTERM"))
             .expect("wait for the service");
         assert!(exit.success(), "graceful shutdown exits cleanly: {exit}");
+        started.elapsed()
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub async fn terminate(self) {
+        self.terminate_within(Duration::from_secs(30)).await;
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -7,6 +7,7 @@ mod auth;
 mod crash;
 mod generate;
 mod generation;
+mod hardening;
 mod history;
 mod instances;
 mod llm;
