@@ -103,6 +103,7 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
         )),
         tokio::spawn(dispatcher.run()),
         tokio::spawn(watch_open_writers(db.clone())),
+        tokio::spawn(purge_idempotency_keys(db.clone(), clock.clone())),
     ];
     let workers = Worker::new(
         db.clone(),
@@ -209,6 +210,20 @@ async fn serve_http(
         ),
     }
     Ok(())
+}
+
+/// Forgets `Idempotency-Key`s once they stop standing for their job (after 24 hours), hourly.
+async fn purge_idempotency_keys(db: Db, clock: Clock) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(3_600));
+    loop {
+        ticks.tick().await;
+        let expired_before = clock.now() - http::IDEMPOTENCY_KEY_KEPT;
+        match crate::store::idempotency_keys::purge(&db, expired_before).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired idempotency keys forgotten"),
+            Err(error) => tracing::warn!(%error, "forgetting expired idempotency keys failed"),
+        }
+    }
 }
 
 /// How long an append may stay open before the service warns about it.

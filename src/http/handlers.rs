@@ -11,9 +11,10 @@ use serde_json::{json, Map, Value};
 use assessment_domain::request::MAX_REQUESTED_SKILLS;
 use assessment_domain::{
     Cutoff, ExperienceLevel, GenerationOptions, JobDescription, JobRequested, JobRole,
-    NotificationUrl, RequestError, TaskExecutionCommand,
+    NotificationUrl, RequestError, TaskExecutionCommand, TaskExecutionError,
 };
 use assessment_projections::{AssessmentInfo, AssessmentRecord, QUEUED_MESSAGE};
+use sha2::Digest;
 
 use super::error::{ApiError, JOB_NOT_FOUND};
 use super::params::{canonical_id, parse_as_of};
@@ -22,6 +23,7 @@ use crate::api_keys::Caller;
 use crate::generator::Engine;
 use crate::query;
 use crate::read_models;
+use crate::store::idempotency_keys;
 
 fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let content_type = headers
@@ -172,7 +174,34 @@ pub async fn generate_assessment(
         ));
     };
     let request = parse_request(&fields, &state.engine)?;
-    let job_id = uuid::Uuid::new_v4().to_string();
+    let mut job_id = uuid::Uuid::new_v4().to_string();
+    // With an `Idempotency-Key`, the key's job: a new one, or the one a first request with the
+    // same key and body reserved (which this request then creates only if that one did not).
+    let keyed = match idempotency_key(&headers)? {
+        Some(key) => {
+            let hash = request_hash(&Value::Object(fields));
+            let now = state.clock.now();
+            let reservation = idempotency_keys::reserve(
+                &state.db,
+                &caller.organization_id,
+                key,
+                &hash,
+                &job_id,
+                now,
+                now - IDEMPOTENCY_KEY_KEPT,
+            )
+            .await
+            .map_err(anyhow::Error::from)?;
+            if reservation.request_hash != hash {
+                return Err(ApiError::Unprocessable(
+                    "This Idempotency-Key was used with a different request body",
+                ));
+            }
+            job_id = reservation.job_id;
+            true
+        }
+        None => false,
+    };
     let command = TaskExecutionCommand::RequestAssessment(Box::new(JobRequested {
         job_id: job_id.clone(),
         organization_id: caller.organization_id.clone(),
@@ -184,11 +213,23 @@ pub async fn generate_assessment(
         api_key_id: Some(caller.key_id.clone()),
         requested_at: state.clock.now(),
     }));
-    state
+    match state
         .bus
         .create(&job_id, &caller.organization_id, command)
-        .await?;
-    tracing::info!(%job_id, organization_id = %caller.organization_id, "assessment job queued");
+        .await
+    {
+        Ok(()) => {
+            tracing::info!(%job_id, organization_id = %caller.organization_id, "assessment job queued")
+        }
+        // The key's job exists already: this is a retry (or ran beside the first request).
+        Err(
+            cqrs_es::AggregateError::AggregateConflict
+            | cqrs_es::AggregateError::UserError(TaskExecutionError::AlreadyRequested),
+        ) if keyed => {
+            tracing::info!(%job_id, "Idempotency-Key repeated: the job it stands for is answered")
+        }
+        Err(error) => return Err(error.into()),
+    }
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({
@@ -197,6 +238,59 @@ pub async fn generate_assessment(
             "message": QUEUED_MESSAGE,
         })),
     ))
+}
+
+/// How long an `Idempotency-Key` stands for its job.
+pub const IDEMPOTENCY_KEY_KEPT: chrono::Duration = chrono::Duration::hours(24);
+
+/// The request's `Idempotency-Key`, if it sends one: 1 to 255 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key =
+        value.to_str().ok().map(str::trim).filter(|key| {
+            (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic())
+        });
+    key.map(Some).ok_or_else(|| {
+        ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into())
+    })
+}
+
+/// A hash of a request body that ignores the order of fields and the spacing.
+fn request_hash(body: &Value) -> String {
+    fn canonical(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(fields) => {
+                let mut names: Vec<&String> = fields.keys().collect();
+                names.sort();
+                out.push('{');
+                for (index, name) in names.into_iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(name.clone()).to_string());
+                    out.push(':');
+                    canonical(&fields[name], out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (index, item) in items.iter().enumerate() {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    canonical(item, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut text = String::new();
+    canonical(body, &mut text);
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
 
 /// Ids are UUIDs; anything else cannot name a job or assessment.

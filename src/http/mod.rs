@@ -25,6 +25,7 @@ use crate::store::Db;
 use crate::webhooks::WebhookConfig;
 
 pub use error::ApiError;
+pub use handlers::IDEMPOTENCY_KEY_KEPT;
 
 /// Largest request body accepted, in bytes; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -21,6 +21,7 @@ use sqlx::{PgPool, SqlitePool};
 pub mod api_keys;
 pub mod checkpoints;
 pub mod event_log;
+pub mod idempotency_keys;
 pub mod job_queue;
 pub mod leadership;
 pub mod parked;

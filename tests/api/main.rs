@@ -9,6 +9,7 @@ mod generate;
 mod generation;
 mod hardening;
 mod history;
+mod idempotency;
 mod instances;
 mod llm;
 mod settings;
