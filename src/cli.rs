@@ -77,6 +77,11 @@ struct ServeArgs {
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(0..=3_600))]
     shutdown_timeout_seconds: u64,
+    /// Seconds a subscription (read models, webhook outbox) may be behind the log before
+    /// `/readyz` answers 503.
+    #[arg(long, env = "READY_MAX_LAG_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    ready_max_lag_seconds: u64,
     /// Jobs generated at once by this process; 0 makes an API-only instance.
     #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(0..=1024))]
@@ -346,6 +351,7 @@ impl ServeArgs {
             listen: self.listen,
             request_read_timeout: Duration::from_secs(self.request_read_timeout_seconds),
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_seconds),
+            ready_max_lag: Duration::from_secs(self.ready_max_lag_seconds),
             bootstrap_api_key: self.bootstrap_api_key,
             llm,
             webhooks: WebhookConfig {

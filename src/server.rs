@@ -29,6 +29,8 @@ pub struct ServeConfig {
     pub request_read_timeout: Duration,
     /// How long a graceful shutdown waits for requests in flight.
     pub shutdown_timeout: Duration,
+    /// How far behind the log a subscription may be while `/readyz` says ready.
+    pub ready_max_lag: Duration,
     /// Secret: never logged.
     pub bootstrap_api_key: Option<String>,
     pub llm: Option<LlmConfig>,
@@ -132,6 +134,7 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
             webhooks: config.webhooks,
             clock,
             keys: Default::default(),
+            ready_max_lag: config.ready_max_lag,
             shutdown,
         },
         config.request_read_timeout,

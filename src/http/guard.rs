@@ -96,3 +96,41 @@ fn closing(mut response: Response) -> Response {
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
 }
+
+/// Longest `x-request-id` taken from a client; a longer one, or one with other than visible
+/// ASCII, is replaced by a new id.
+pub const MAX_REQUEST_ID: usize = 128;
+
+/// Removes a client's `x-request-id` that is too long or not visible ASCII, so that the
+/// request gets an id of the service's own.
+pub async fn drop_unusable_request_id(mut request: Request, next: Next) -> Response {
+    let usable = |value: &HeaderValue| {
+        let bytes = value.as_bytes();
+        !bytes.is_empty() && bytes.len() <= MAX_REQUEST_ID && bytes.iter().all(u8::is_ascii_graphic)
+    };
+    if request
+        .headers()
+        .get(REQUEST_ID)
+        .is_some_and(|value| !usable(value))
+    {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    next.run(request).await
+}
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// The span every log line of a request is written in: method, path and request id.
+pub fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id,
+    )
+}

@@ -23,7 +23,7 @@ use crate::api_keys::Caller;
 use crate::generator::Engine;
 use crate::query;
 use crate::read_models;
-use crate::store::idempotency_keys;
+use crate::store::{checkpoints, idempotency_keys};
 
 fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let content_type = headers
@@ -429,6 +429,80 @@ pub async fn health(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         "status": "ok",
         "database": state.db.backend_name(),
     })))
+}
+
+/// `GET /healthz`: the process is alive and serving (no database, no key).
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: whether this instance should get traffic: the database answers, its schema
+/// is this build's, and both subscriptions (read models, webhook outbox) have applied every
+/// event recorded more than `READY_MAX_LAG_SECONDS` ago. 200 with each check when ready, 503
+/// with the same checks and an `error` naming the first that failed when not. No key needed;
+/// nothing in it is the tenants'.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    let mut checks = Map::new();
+    let mut failed: Option<String> = None;
+    match state.db.ping().await {
+        Ok(()) => {
+            checks.insert("database".into(), json!("ok"));
+        }
+        Err(error) => {
+            tracing::warn!(%error, "readiness: the database does not answer");
+            checks.insert("database".into(), json!("unreachable"));
+            failed.get_or_insert("the database does not answer".into());
+        }
+    }
+    if failed.is_none() {
+        match state.db.schema().await {
+            Ok(crate::store::Schema::Current) => {
+                checks.insert("schema".into(), json!("current"));
+            }
+            Ok(other) => {
+                checks.insert("schema".into(), json!(format!("{other:?}")));
+                failed.get_or_insert(format!(
+                    "the database schema is not this build's: {other:?}"
+                ));
+            }
+            Err(error) => {
+                checks.insert("schema".into(), json!("unknown"));
+                failed.get_or_insert(format!("the schema could not be read: {error}"));
+            }
+        }
+        let now = chrono::Utc::now();
+        for name in [
+            crate::projector::READ_MODELS,
+            crate::webhooks::outbox::WEBHOOKS,
+        ] {
+            match checkpoints::oldest_unapplied(&state.db, name).await {
+                Ok(oldest) => {
+                    let lag = oldest.map_or(0.0, |at| {
+                        (now - at).num_milliseconds().max(0) as f64 / 1000.0
+                    });
+                    checks.insert(format!("{name}_lag_seconds"), json!(lag));
+                    if lag > state.ready_max_lag.as_secs_f64() {
+                        failed.get_or_insert(format!(
+                            "subscription {name} is {lag:.1} s behind the log (bound {} s)",
+                            state.ready_max_lag.as_secs()
+                        ));
+                    }
+                }
+                Err(error) => {
+                    failed.get_or_insert(format!("subscription {name}: {error}"));
+                }
+            }
+        }
+    }
+    let (status, mut body) = match failed {
+        None => (StatusCode::OK, json!({ "status": "ready" })),
+        Some(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({ "status": "not ready", "error": reason }),
+        ),
+    };
+    body["checks"] = Value::Object(checks);
+    (status, Json(body)).into_response()
 }
 
 pub async fn unknown_route() -> ApiError {

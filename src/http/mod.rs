@@ -13,6 +13,7 @@ mod webhooks;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::{middleware, Router};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub clock: Clock,
     /// API keys recently seen, so most requests skip the key lookup.
     pub keys: Arc<KeyCache>,
+    /// How far behind the log a subscription may be before `/readyz` says not ready.
+    pub ready_max_lag: std::time::Duration,
     /// Turns true when the server is shutting down: long-lived responses end.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
@@ -96,6 +99,8 @@ fn routes(state: AppState, body_timeout: std::time::Duration) -> Router {
             post(webhooks::redeliver),
         )
         .route("/health", get(handlers::health))
+        .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(handlers::readyz))
         .fallback(handlers::unknown_route)
         .layer(middleware::from_fn_with_state(
             body_timeout,
@@ -104,6 +109,9 @@ fn routes(state: AppState, body_timeout: std::time::Duration) -> Router {
         .layer(middleware::from_fn(guard::refuse_malformed))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::map_response(error::json_errors))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(guard::request_span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(middleware::from_fn(guard::drop_unusable_request_id))
         .with_state(state)
 }

@@ -41,3 +41,30 @@ pub async fn save(tx: &mut Tx, name: &str, cursor: Cursor) -> sqlx::Result<()> {
         Ok(())
     })
 }
+
+/// The checkpoint of subscription `name`, read without locking it (the start if it has none).
+pub async fn peek(tx: &mut Tx, name: &str) -> sqlx::Result<Cursor> {
+    let found: Option<Cursor> = with_tx!(tx, |conn| {
+        sqlx::query_as(
+            "SELECT last_txid AS txid, last_position AS position FROM subscription_checkpoints
+             WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?
+    });
+    Ok(found.unwrap_or_default())
+}
+
+/// When the oldest event subscription `name` has not applied yet was recorded (none if it is
+/// up to date).
+pub async fn oldest_unapplied(
+    db: &super::Db,
+    name: &str,
+) -> sqlx::Result<Option<chrono::DateTime<chrono::Utc>>> {
+    let mut tx = db.begin_read().await?;
+    let cursor = peek(&mut tx, name).await?;
+    let next = super::event_log::read_after(&mut tx, cursor, 1).await?;
+    tx.rollback().await?;
+    Ok(next.first().map(|event| event.recorded_at))
+}

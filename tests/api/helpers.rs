@@ -284,6 +284,9 @@ pub struct TestServer {
     pub client: Client,
     /// Lines the process printed to stdout before it started listening.
     pub banner: Vec<String>,
+    /// Every line the process has written to stderr (its logs) so far; each is also passed on
+    /// to the test's own stderr.
+    pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 pub struct ServerOptions {
@@ -328,7 +331,7 @@ impl TestServer {
             .env("JOB_LEASE_SECONDS", "2")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .kill_on_drop(true);
         if let Some(key) = &options.bootstrap_key {
             command.env("BOOTSTRAP_API_KEY", key);
@@ -337,6 +340,15 @@ impl TestServer {
             command.env(name, value);
         }
         let mut child = command.spawn().expect("start assessment-service");
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut errors = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let kept = logs.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = errors.next_line().await {
+                eprintln!("{line}");
+                kept.lock().unwrap().push(line);
+            }
+        });
         let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
         let mut banner = Vec::new();
         let base = tokio::time::timeout(Duration::from_secs(60), async {
@@ -358,6 +370,7 @@ impl TestServer {
             api_key,
             client: Client::new(),
             banner,
+            logs,
         }
     }
 

@@ -12,6 +12,7 @@ mod history;
 mod idempotency;
 mod instances;
 mod llm;
+mod operations;
 mod settings;
 mod storage;
 mod webhooks;
