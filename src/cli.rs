@@ -82,6 +82,18 @@ struct ServeArgs {
     #[arg(long, env = "READY_MAX_LAG_SECONDS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     ready_max_lag_seconds: u64,
+    /// Requests a second each API key may make, on this instance (0: no limit); more get 429.
+    #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    rate_limit_per_second: u32,
+    /// Requests an API key may make at once before the rate applies (default: one second's).
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    rate_limit_burst: u32,
+    /// Unfinished jobs an organization may have (0: no limit); more requests get 429.
+    #[arg(long, env = "MAX_QUEUED_JOBS_PER_ORG", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=10_000_000))]
+    max_queued_jobs_per_org: u32,
     /// Jobs generated at once by this process; 0 makes an API-only instance.
     #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(0..=1024))]
@@ -352,6 +364,9 @@ impl ServeArgs {
             request_read_timeout: Duration::from_secs(self.request_read_timeout_seconds),
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout_seconds),
             ready_max_lag: Duration::from_secs(self.ready_max_lag_seconds),
+            rate_per_second: self.rate_limit_per_second,
+            rate_burst: self.rate_limit_burst,
+            max_queued_jobs: self.max_queued_jobs_per_org,
             bootstrap_api_key: self.bootstrap_api_key,
             llm,
             webhooks: WebhookConfig {

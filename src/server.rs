@@ -31,6 +31,11 @@ pub struct ServeConfig {
     pub shutdown_timeout: Duration,
     /// How far behind the log a subscription may be while `/readyz` says ready.
     pub ready_max_lag: Duration,
+    /// Requests a second per API key (0: no limit), in bursts of up to `rate_burst`.
+    pub rate_per_second: u32,
+    pub rate_burst: u32,
+    /// Most unfinished jobs per organization (0: no limit).
+    pub max_queued_jobs: u32,
     /// Secret: never logged.
     pub bootstrap_api_key: Option<String>,
     pub llm: Option<LlmConfig>,
@@ -89,6 +94,11 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
         clock.clone(),
         messages_queued.clone(),
     )?);
+    let limits = Arc::new(http::Limits::new(
+        config.rate_per_second,
+        config.rate_burst,
+        config.max_queued_jobs,
+    ));
     let subscriptions = [
         tokio::spawn(projector::run(
             db.clone(),
@@ -106,6 +116,7 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
         tokio::spawn(dispatcher.run()),
         tokio::spawn(watch_open_writers(db.clone())),
         tokio::spawn(purge_idempotency_keys(db.clone(), clock.clone())),
+        tokio::spawn(forget_idle_rate_buckets(limits.clone())),
     ];
     let workers = Worker::new(
         db.clone(),
@@ -135,6 +146,7 @@ pub async fn serve(db: Db, config: ServeConfig) -> anyhow::Result<()> {
             clock,
             keys: Default::default(),
             ready_max_lag: config.ready_max_lag,
+            limits: limits.clone(),
             shutdown,
         },
         config.request_read_timeout,
@@ -213,6 +225,15 @@ async fn serve_http(
         ),
     }
     Ok(())
+}
+
+/// Drops the rate buckets of keys idle long enough to be full again, every minute.
+async fn forget_idle_rate_buckets(limits: Arc<http::Limits>) {
+    let mut ticks = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        ticks.tick().await;
+        limits.forget_idle();
+    }
 }
 
 /// Forgets `Idempotency-Key`s once they stop standing for their job (after 24 hours), hourly.

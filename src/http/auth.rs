@@ -32,11 +32,13 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let key = presented_key(&parts.headers).ok_or(ApiError::InvalidApiKey)?;
-        state
+        let caller = state
             .keys
             .authenticate(&state.db, key)
             .await?
-            .ok_or(ApiError::InvalidApiKey)
+            .ok_or(ApiError::InvalidApiKey)?;
+        state.limits.take(&caller.key_id)?;
+        Ok(caller)
     }
 }
 

@@ -22,6 +22,14 @@ pub enum ApiError {
     Conflict(&'static str),
     #[error("{0}")]
     Unprocessable(&'static str),
+    /// 429, with `Retry-After` and the `RateLimit-*` headers.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        /// The limit that was reached (a burst of requests, or a number of queued jobs).
+        limit: u32,
+        retry_after: std::time::Duration,
+    },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -68,6 +76,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -82,7 +91,24 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        error_response(self.status(), &message)
+        let mut response = error_response(self.status(), &message);
+        if let ApiError::TooManyRequests {
+            limit, retry_after, ..
+        } = &self
+        {
+            // Whole seconds, rounded up: a client that waits that long is let in.
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            let headers = response.headers_mut();
+            for (name, value) in [
+                ("retry-after", seconds.max(1).to_string()),
+                ("ratelimit-limit", limit.to_string()),
+                ("ratelimit-remaining", "0".to_owned()),
+                ("ratelimit-reset", seconds.max(1).to_string()),
+            ] {
+                headers.insert(name, HeaderValue::from_str(&value).expect("digits"));
+            }
+        }
+        response
     }
 }
 

@@ -23,7 +23,7 @@ use crate::api_keys::Caller;
 use crate::generator::Engine;
 use crate::query;
 use crate::read_models;
-use crate::store::{checkpoints, idempotency_keys};
+use crate::store::{checkpoints, idempotency_keys, job_queue};
 
 fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let content_type = headers
@@ -177,31 +177,46 @@ pub async fn generate_assessment(
     let mut job_id = uuid::Uuid::new_v4().to_string();
     // With an `Idempotency-Key`, the key's job: a new one, or the one a first request with the
     // same key and body reserved (which this request then creates only if that one did not).
-    let keyed = match idempotency_key(&headers)? {
-        Some(key) => {
-            let hash = request_hash(&Value::Object(fields));
-            let now = state.clock.now();
-            let reservation = idempotency_keys::reserve(
-                &state.db,
-                &caller.organization_id,
-                key,
-                &hash,
-                &job_id,
-                now,
-                now - IDEMPOTENCY_KEY_KEPT,
-            )
-            .await
-            .map_err(anyhow::Error::from)?;
-            if reservation.request_hash != hash {
-                return Err(ApiError::Unprocessable(
-                    "This Idempotency-Key was used with a different request body",
-                ));
-            }
-            job_id = reservation.job_id;
-            true
+    let key = idempotency_key(&headers)?;
+    let mut repeated = false;
+    if let Some(key) = key {
+        let hash = request_hash(&Value::Object(fields));
+        let now = state.clock.now();
+        let reservation = idempotency_keys::reserve(
+            &state.db,
+            &caller.organization_id,
+            key,
+            &hash,
+            &job_id,
+            now,
+            now - IDEMPOTENCY_KEY_KEPT,
+        )
+        .await
+        .map_err(anyhow::Error::from)?;
+        if reservation.request_hash != hash {
+            return Err(ApiError::Unprocessable(
+                "This Idempotency-Key was used with a different request body",
+            ));
         }
-        None => false,
-    };
+        repeated = reservation.job_id != job_id;
+        job_id = reservation.job_id;
+    }
+    // A repeated request names a job admitted already.
+    if let (Some(max), false) = (state.limits.max_queued_jobs, repeated) {
+        let unfinished =
+            job_queue::unfinished_of(&state.db, &caller.organization_id, i64::from(max))
+                .await
+                .map_err(anyhow::Error::from)?;
+        if let Err(refused) = state.limits.admit_job(unfinished as u64) {
+            if let Some(key) = key {
+                idempotency_keys::release(&state.db, &caller.organization_id, key, &job_id)
+                    .await
+                    .map_err(anyhow::Error::from)?;
+            }
+            return Err(refused);
+        }
+    }
+    let keyed = key.is_some();
     let command = TaskExecutionCommand::RequestAssessment(Box::new(JobRequested {
         job_id: job_id.clone(),
         organization_id: caller.organization_id.clone(),

@@ -5,6 +5,7 @@ mod error;
 mod guard;
 mod handlers;
 mod history;
+mod limits;
 mod params;
 #[cfg(test)]
 mod tests;
@@ -27,6 +28,7 @@ use crate::webhooks::WebhookConfig;
 
 pub use error::ApiError;
 pub use handlers::IDEMPOTENCY_KEY_KEPT;
+pub use limits::Limits;
 
 /// Largest request body accepted, in bytes; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -40,6 +42,8 @@ pub struct AppState {
     pub clock: Clock,
     /// API keys recently seen, so most requests skip the key lookup.
     pub keys: Arc<KeyCache>,
+    /// Request rate per API key and queued jobs per organization.
+    pub limits: Arc<Limits>,
     /// How far behind the log a subscription may be before `/readyz` says not ready.
     pub ready_max_lag: std::time::Duration,
     /// Turns true when the server is shutting down: long-lived responses end.

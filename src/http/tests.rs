@@ -50,6 +50,7 @@ impl App {
             clock: clock.clone(),
             keys: Default::default(),
             ready_max_lag: std::time::Duration::from_secs(60),
+            limits: Default::default(),
             shutdown,
         };
         App {

@@ -61,6 +61,23 @@ pub async fn reserve(
     })
 }
 
+/// Gives up the reservation of `key` for `job_id` (its request was refused before the job was
+/// created), so that a retry is judged afresh.
+pub async fn release(db: &Db, organization_id: &str, key: &str, job_id: &str) -> sqlx::Result<()> {
+    with_pool!(db, |pool| {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE organization_id = $1 AND key = $2 AND job_id = $3",
+        )
+        .bind(organization_id)
+        .bind(key)
+        .bind(job_id)
+        .execute(pool)
+        .await?
+        .rows_affected()
+    });
+    Ok(())
+}
+
 /// Forgets the keys reserved before `expired_before`; returns how many.
 pub async fn purge(db: &Db, expired_before: DateTime<Utc>) -> sqlx::Result<u64> {
     Ok(with_pool!(db, |pool| {

@@ -205,6 +205,21 @@ pub async fn release_instance(db: &Db, instance: &str) -> sqlx::Result<u64> {
     }))
 }
 
+/// How many of the organization's jobs are unfinished (waiting or running), counting no
+/// further than `up_to`.
+pub async fn unfinished_of(db: &Db, organization_id: &str, up_to: i64) -> sqlx::Result<i64> {
+    with_pool!(db, |pool| {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM job_queue
+             WHERE organization_id = $1 AND state = 'pending' LIMIT $2) AS unfinished",
+        )
+        .bind(organization_id)
+        .bind(up_to)
+        .fetch_one(pool)
+        .await
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{DateTime, Utc};
@@ -386,3 +401,4 @@ mod tests {
         assert_eq!(again.attempts, 1, "the interrupted claim did not count");
     }
 }
+

@@ -11,6 +11,7 @@ mod hardening;
 mod history;
 mod idempotency;
 mod instances;
+mod limits;
 mod llm;
 mod operations;
 mod settings;
