@@ -401,4 +401,3 @@ mod tests {
         assert_eq!(again.attempts, 1, "the interrupted claim did not count");
     }
 }
-

@@ -241,6 +241,7 @@ impl Db {
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(30))
                 .test_before_acquire(false)
+                .after_release(|conn, _| Box::pin(async move { Ok(!in_transaction(conn)) }))
                 .connect_with(options)
                 .await
                 .context("cannot connect to PostgreSQL")?;
@@ -260,6 +261,7 @@ impl Db {
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(30))
+                .after_release(|conn, _| Box::pin(async move { Ok(!in_transaction(conn)) }))
                 .connect_with(options)
                 .await
                 .context("cannot open the SQLite database")?;
@@ -384,6 +386,18 @@ impl Db {
             Db::Sqlite(_) => "sqlite",
         }
     }
+}
+
+/// Whether a connection comes back to the pool inside a transaction: a future dropped while
+/// it began one (a client that hung up, a task cancelled) leaves it so, and the next user
+/// would fail to begin its own ("non-zero transaction depth") or, on PostgreSQL, run inside the
+/// stale one. Such a connection is closed instead of reused.
+fn in_transaction<C: sqlx::Connection>(conn: &C) -> bool {
+    let open = conn.is_in_transaction();
+    if open {
+        tracing::warn!("a connection came back inside a transaction; it is closed, not reused");
+    }
+    open
 }
 
 /// A migrated SQLite database in a folder that is removed when the returned guard drops, for

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use assessment_domain::{Lifecycle, TaskExecutionCommand};
 use cqrs_es::AggregateError;
-use tokio::sync::Mutex;
+use tokio::sync::{watch, Mutex};
 
 use super::{Claim, Worker};
 use crate::clock::Clock;
@@ -19,7 +19,12 @@ use crate::query;
 
 impl Worker {
     /// Runs `claim`'s job to its end; an error is an interruption (the job is claimed again).
-    pub(super) async fn run(&self, claim: &Claim) -> anyhow::Result<()> {
+    /// `cancelled` turns true when the lease is lost: the job then stops before its next write.
+    pub(super) async fn run(
+        &self,
+        claim: &Claim,
+        cancelled: watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
         // Checked before the history is read: a job whose history cannot be read must not be
         // claimed forever.
         if claim.attempts > self.config.max_attempts {
@@ -44,6 +49,7 @@ impl Worker {
             writer: Mutex::new(writer),
             clock: &self.clock,
             delay: self.config.step_delay,
+            cancelled,
         };
 
         progress.step(steps::STARTING).await?;
@@ -109,6 +115,8 @@ struct WriterProgress<'a> {
     writer: Mutex<JobWriter>,
     clock: &'a Clock,
     delay: Duration,
+    /// True once the lease is lost: nothing more is written.
+    cancelled: watch::Receiver<bool>,
 }
 
 fn refused(error: CommandError) -> anyhow::Error {
@@ -125,9 +133,17 @@ fn refused(error: CommandError) -> anyhow::Error {
 }
 
 impl WriterProgress<'_> {
+    /// The writer, unless the lease was lost.
+    async fn writer(&self) -> anyhow::Result<tokio::sync::MutexGuard<'_, JobWriter>> {
+        if *self.cancelled.borrow() {
+            anyhow::bail!("the lease was lost: the job stops here and is claimed again");
+        }
+        Ok(self.writer.lock().await)
+    }
+
     /// Records `command`; with a step delay, appends it at once and pauses.
     async fn record(&self, command: TaskExecutionCommand) -> anyhow::Result<()> {
-        let mut writer = self.writer.lock().await;
+        let mut writer = self.writer().await?;
         writer.record(command).await.map_err(refused)?;
         if !self.delay.is_zero() {
             writer.flush().await.map_err(refused)?;
@@ -139,7 +155,7 @@ impl WriterProgress<'_> {
 
     /// Records the job's last command and appends everything not yet written.
     async fn end(&self, command: TaskExecutionCommand) -> anyhow::Result<()> {
-        let mut writer = self.writer.lock().await;
+        let mut writer = self.writer().await?;
         writer.record(command).await.map_err(refused)?;
         writer.flush().await.map_err(refused)
     }
@@ -148,7 +164,7 @@ impl WriterProgress<'_> {
 impl Progress for WriterProgress<'_> {
     /// A new step appends the events of the one before it, together.
     async fn step(&self, step: &'static str) -> anyhow::Result<()> {
-        self.writer.lock().await.flush().await.map_err(refused)?;
+        self.writer().await?.flush().await.map_err(refused)?;
         self.record(TaskExecutionCommand::StartStep {
             step: step.to_owned(),
             at: self.clock.now(),

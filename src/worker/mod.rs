@@ -165,10 +165,23 @@ impl Worker {
         }
     }
 
-    async fn process(&self, claim: Claim) {
+    /// Runs `claim`'s job while keeping its lease. The job runs as a task of its own and is
+    /// never dropped in the middle of a database call (a cancelled call can leave a
+    /// transaction open on a pooled connection): when the lease is lost, the job is told to
+    /// stop and does so before its next write.
+    async fn process(self: &Arc<Self>, claim: Claim) {
+        let (cancel, cancelled) = watch::channel(false);
+        let worker = self.clone();
+        let job = claim.clone();
+        let mut running = tokio::spawn(async move { worker.run(&job, cancelled).await });
         let outcome = tokio::select! {
-            outcome = self.run(&claim) => outcome,
-            lost = self.keep_lease(&claim) => lost,
+            joined = &mut running => joined
+                .unwrap_or_else(|error| Err(anyhow::anyhow!("the job's task failed: {error}"))),
+            lost = self.keep_lease(&claim) => {
+                let _ = cancel.send(true);
+                let _ = running.await;
+                lost
+            }
         };
         match outcome {
             Ok(()) => {
